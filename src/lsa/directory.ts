@@ -1,0 +1,133 @@
+// The LSA directory of one volume: for every track, where its newest record lives. It is held
+// in memory as one typed array (32 bytes per track) and persisted in NVRAM (SQLite) as pages
+// of 128 entries, so a group commit writes only the pages it dirtied. Entry layout (the same in
+// memory and in the `directory_pages.entries` blobs, little-endian):
+//
+//   offset size  field
+//   0      4     segment (0: the track was never written and reads as zeros)
+//   4      4     slot: byte offset of the record in the segment's data, column * columnBytes + offset
+//   8      4     record length in bytes (header + payload + padding)
+//   12     4     CRC-32 of the stored payload
+//   16     2     record flags (TRIM, ZERO, compression; see record-format.ts)
+//   18     2     reserved, zero
+//   20     4     stored payload length
+//   24     8     write sequence of the record
+//
+// A TRIM or ZERO entry points at the trim record that covers the track, so that record stays
+// live (and is moved by the collector) as long as some track still depends on it.
+
+import { assert } from '../errors';
+
+export const ENTRY_BYTES = 32;
+export const ENTRY_WORDS = ENTRY_BYTES / 4;
+export const PAGE_ENTRIES = 128;
+export const PAGE_BYTES = ENTRY_BYTES * PAGE_ENTRIES;
+
+export interface Entry {
+  segment: number;
+  slot: number;
+  recordBytes: number;
+  payloadCrc: number;
+  flags: number;
+  payloadBytes: number;
+  seq: number;
+}
+
+export const EMPTY_ENTRY: Entry = Object.freeze({ segment: 0, slot: 0, recordBytes: 0, payloadCrc: 0, flags: 0, payloadBytes: 0, seq: 0 });
+
+export class VolumeDirectory {
+  readonly words: Uint32Array;
+  readonly pages: number;
+  private dirty = new Set<number>();
+
+  constructor(readonly tracks: number) {
+    this.pages = Math.ceil(tracks / PAGE_ENTRIES);
+    this.words = new Uint32Array(this.pages * PAGE_ENTRIES * ENTRY_WORDS);
+  }
+
+  segmentOf(track: number): number {
+    return this.words[track * ENTRY_WORDS];
+  }
+
+  flagsOf(track: number): number {
+    return this.words[track * ENTRY_WORDS + 4] & 0xffff;
+  }
+
+  seqOf(track: number): number {
+    const w = track * ENTRY_WORDS;
+    return this.words[w + 6] + this.words[w + 7] * 0x100000000;
+  }
+
+  get(track: number): Entry {
+    assert(track >= 0 && track < this.tracks, `track ${track} in directory of ${this.tracks}`);
+    const w = track * ENTRY_WORDS;
+    const t = this.words;
+    return {
+      segment: t[w],
+      slot: t[w + 1],
+      recordBytes: t[w + 2],
+      payloadCrc: t[w + 3],
+      flags: t[w + 4] & 0xffff,
+      payloadBytes: t[w + 5],
+      seq: t[w + 6] + t[w + 7] * 0x100000000,
+    };
+  }
+
+  set(track: number, e: Entry): void {
+    assert(track >= 0 && track < this.tracks, `track ${track} in directory of ${this.tracks}`);
+    const w = track * ENTRY_WORDS;
+    const t = this.words;
+    t[w] = e.segment;
+    t[w + 1] = e.slot;
+    t[w + 2] = e.recordBytes;
+    t[w + 3] = e.payloadCrc;
+    t[w + 4] = e.flags;
+    t[w + 5] = e.payloadBytes;
+    t[w + 6] = e.seq % 0x100000000;
+    t[w + 7] = Math.floor(e.seq / 0x100000000);
+    this.dirty.add(Math.floor(track / PAGE_ENTRIES));
+  }
+
+  /** Points a track at a new place for the same record (the collector moved it). */
+  relocate(track: number, segment: number, slot: number): void {
+    const w = track * ENTRY_WORDS;
+    this.words[w] = segment;
+    this.words[w + 1] = slot;
+    this.dirty.add(Math.floor(track / PAGE_ENTRIES));
+  }
+
+  /** Copies of the pages changed since the last call, for a commit. */
+  takeDirtyPages(): { pageNo: number; bytes: Buffer }[] {
+    const out: { pageNo: number; bytes: Buffer }[] = [];
+    for (const pageNo of this.dirty) out.push({ pageNo, bytes: this.pageBytes(pageNo) });
+    this.dirty.clear();
+    return out;
+  }
+
+  /** Marks pages dirty again after a failed commit. */
+  markDirty(pageNos: number[]): void {
+    for (const p of pageNos) this.dirty.add(p);
+  }
+
+  pageBytes(pageNo: number): Buffer {
+    const start = pageNo * PAGE_ENTRIES * ENTRY_WORDS;
+    const view = Buffer.from(this.words.buffer, this.words.byteOffset + start * 4, PAGE_BYTES);
+    return Buffer.from(view);
+  }
+
+  loadPage(pageNo: number, bytes: Buffer): boolean {
+    if (pageNo < 0 || pageNo >= this.pages || bytes.length !== PAGE_BYTES) return false;
+    const target = Buffer.from(this.words.buffer, this.words.byteOffset + pageNo * PAGE_BYTES, PAGE_BYTES);
+    bytes.copy(target);
+    return true;
+  }
+
+  /** Tracks that hold a record (data, or a trim/zero record). */
+  countAllocated(isData: (flags: number) => boolean): number {
+    let n = 0;
+    for (let t = 0; t < this.tracks; t++) {
+      if (this.words[t * ENTRY_WORDS] !== 0 && isData(this.words[t * ENTRY_WORDS + 4] & 0xffff)) n++;
+    }
+    return n;
+  }
+}

@@ -1,0 +1,152 @@
+// Creating and opening an array: disk files, superblocks, NVRAM, and the recovery steps that
+// bring the engine back to the last commit after a crash (docs/RECOVERY.md lists them).
+
+import { AlreadyExistsError, CorruptionError, NotFoundError } from '../errors';
+import { DiskArray, diskPath } from '../array/disk-array';
+import { DEFAULT_GEOMETRY, Layout, type Geometry } from '../array/geometry';
+import type { DiskSystem } from '../io/disk-file';
+import { realDisks } from '../io/real-disk';
+import { systemClock, type Clock } from '../io/clock';
+import { ensureDir, fileExists, joinPath } from '../io/files';
+import { LockFile } from '../io/lock-file';
+import { LsaEngine, SEQ_GAP_ON_OPEN } from './engine';
+import { MemoryNvram, type NvramStore } from './nvram';
+import { NVRAM_FILE, SqliteNvram } from './sqlite-nvram';
+import { createVolume, defaultCapacity, volumeLabel, type VolumeLabel } from './volumes';
+
+export const FORMAT_VERSION = 1;
+
+export interface OpenOptions {
+  disks?: DiskSystem;
+  clock?: Clock;
+  /** 'sqlite' (default), 'memory' for a fresh in-memory twin, or a store to reuse. */
+  nvram?: 'sqlite' | 'memory' | NvramStore;
+  /** Take `<dir>/lock` (default true for real disks). */
+  lock?: boolean;
+}
+
+export interface CreateOptions extends OpenOptions {
+  geometry?: Partial<Geometry>;
+  volume?: { name: string; capacityBytes?: number } | null;
+}
+
+function nvramFor(dir: string, opts: OpenOptions, create: boolean): NvramStore {
+  const n = opts.nvram ?? 'sqlite';
+  if (n === 'memory') return new MemoryNvram();
+  if (n === 'sqlite') {
+    const file = joinPath(dir, NVRAM_FILE);
+    if (!create && !fileExists(file)) {
+      throw new CorruptionError(
+        `${file} is missing: the directory of the array is gone. Rebuild it from the disk files with: lsa recover --dir ${dir} --rebuild-directory`,
+        { dir },
+      );
+    }
+    return new SqliteNvram(file, create, dir);
+  }
+  return n;
+}
+
+function takeLock(dir: string, opts: OpenOptions): LockFile | null {
+  const useLock = opts.lock ?? (opts.disks === undefined || opts.disks === realDisks);
+  if (!useLock) return null;
+  ensureDir(dir);
+  return LockFile.acquire(dir);
+}
+
+export async function createArray(dir: string, opts: CreateOptions = {}): Promise<LsaEngine> {
+  const disks = opts.disks ?? realDisks;
+  const clock = opts.clock ?? systemClock;
+  const geometry: Geometry = { ...DEFAULT_GEOMETRY, ...opts.geometry };
+  new Layout(geometry); // validates, naming the limit a bad geometry breaks
+  if (disks.exists(diskPath(dir, 0)) || (opts.nvram ?? 'sqlite') === 'sqlite' && fileExists(joinPath(dir, NVRAM_FILE))) {
+    throw new AlreadyExistsError(`an array exists already in ${dir}; pick another --dir or remove that one first`, { dir });
+  }
+  ensureDir(dir);
+  const lock = takeLock(dir, opts);
+  try {
+    const array = await DiskArray.create(dir, geometry, disks, { formatVersion: FORMAT_VERSION, volumes: [] } satisfies VolumeLabel, clock.nowMs());
+    const nvram = nvramFor(dir, opts, true);
+    nvram.commit({
+      pages: [],
+      segments: [],
+      meta: { formatVersion: String(FORMAT_VERSION), arrayId: array.arrayId, geometry: JSON.stringify(geometry), nextSeq: '1', gcPolicy: 'greedy' },
+    });
+    const engine = new LsaEngine({ dir, array, nvram, clock, lock });
+    if (opts.volume) {
+      const capacity = opts.volume.capacityBytes ?? defaultCapacity(engine);
+      await createVolume(engine, opts.volume.name, capacity, 'none');
+    }
+    return engine;
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+}
+
+export async function openArray(dir: string, opts: OpenOptions = {}): Promise<LsaEngine> {
+  const disks = opts.disks ?? realDisks;
+  const clock = opts.clock ?? systemClock;
+  if (!disks.exists(diskPath(dir, 0)) && !fileExists(joinPath(dir, NVRAM_FILE))) {
+    throw new NotFoundError(`no array in ${dir} (create one with: lsa init --dir ${dir})`, { dir });
+  }
+  const lock = takeLock(dir, opts);
+  let nvram: NvramStore | null = null;
+  let array: DiskArray | null = null;
+  try {
+    array = await DiskArray.open(dir, disks);
+    nvram = nvramFor(dir, opts, false);
+    const engine = new LsaEngine({ dir, array, nvram, clock, lock });
+    await recover(engine, nvram, array);
+    return engine;
+  } catch (err) {
+    try {
+      nvram?.close();
+    } catch {
+      // keep the first error
+    }
+    await array?.close().catch(() => undefined);
+    lock?.release();
+    throw err;
+  }
+}
+
+/** Recovery on open, in order (docs/RECOVERY.md): check identity, load volumes and directory
+ * pages, load the segment table, jump the sequence, resume the open segment, put half-done
+ * collections back, and make the superblocks' volume table match NVRAM. */
+async function recover(engine: LsaEngine, nvram: NvramStore, array: DiskArray): Promise<void> {
+  const meta = nvram.meta();
+  const version = Number(meta.get('formatVersion'));
+  if (version !== FORMAT_VERSION) {
+    throw new CorruptionError(`${nvram.location}: format version ${meta.get('formatVersion')} is not supported (this build reads ${FORMAT_VERSION})`);
+  }
+  if (meta.get('arrayId') !== array.arrayId) {
+    throw new CorruptionError(`${nvram.location} belongs to array ${meta.get('arrayId')}, but the disk files are array ${array.arrayId}`);
+  }
+  const geometry = JSON.parse(meta.get('geometry') ?? '{}') as Geometry;
+  const g = array.geometry;
+  if (geometry.disks !== g.disks || geometry.columnBytes !== g.columnBytes || geometry.diskBytes !== g.diskBytes || geometry.trackBytes !== g.trackBytes) {
+    throw new CorruptionError(`${nvram.location}: geometry differs from the superblocks`, { nvram: geometry, disks: g });
+  }
+  for (const row of nvram.volumes()) {
+    const v = engine.addVolumeState(row);
+    nvram.forEachPage(row.id, (pageNo, bytes) => {
+      if (!v.directory.loadPage(pageNo, bytes)) throw new CorruptionError(`${nvram.location}: directory page ${pageNo} of volume ${row.name} is malformed`);
+    });
+  }
+  for (const row of nvram.segments()) engine.segments.load(row);
+  engine.nextSeq = Number(meta.get('nextSeq') ?? '1') + SEQ_GAP_ON_OPEN;
+  const stats = meta.get('stats');
+  if (stats) Object.assign(engine.stats, JSON.parse(stats));
+  let opened = -1;
+  for (const row of engine.segments.rows) {
+    if (row.state === 'collecting') engine.segments.transition(row.index, 'closed');
+    if (row.state === 'open') {
+      if (opened >= 0) engine.segments.transition(row.index, 'closed');
+      else opened = row.index;
+    }
+  }
+  if (opened >= 0) await engine.resumeOpenSegment(opened, engine.segments.row(opened).fillBytes);
+  const want = volumeLabel(engine);
+  if (JSON.stringify(want) !== JSON.stringify(array.label)) await array.writeSuperblocks(want);
+}
+

@@ -1,0 +1,144 @@
+// NVRAM in SQLite: `<dir>/nvram.sqlite`, WAL journal, synchronous=FULL, so a commit that
+// returned survives a power loss. better-sqlite3 is synchronous: a commit never interleaves
+// with other JavaScript, and no `await` ever sits inside a transaction.
+
+import Database from 'better-sqlite3';
+import { CorruptionError, IoError } from '../errors';
+import type { NvramCommit, NvramStore, VolumeRow } from './nvram';
+import type { SegmentRow, SegmentState } from './segment-table';
+
+export const NVRAM_FILE = 'nvram.sqlite';
+export const NVRAM_SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS volumes (
+  id             INTEGER PRIMARY KEY,
+  name           TEXT NOT NULL UNIQUE,
+  capacity_bytes INTEGER NOT NULL,
+  created_at_ms  INTEGER NOT NULL,
+  compress       TEXT NOT NULL DEFAULT 'none'
+);
+CREATE TABLE IF NOT EXISTS directory_pages (
+  volume_id INTEGER NOT NULL,
+  page_no   INTEGER NOT NULL,
+  entries   BLOB NOT NULL,
+  PRIMARY KEY (volume_id, page_no)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS segments (
+  idx          INTEGER PRIMARY KEY,
+  state        TEXT NOT NULL,
+  live_bytes   INTEGER NOT NULL,
+  trim_refs    INTEGER NOT NULL,
+  fill_bytes   INTEGER NOT NULL,
+  seq_last     INTEGER NOT NULL,
+  closed_at_ms INTEGER NOT NULL,
+  stream       INTEGER NOT NULL DEFAULT 0
+);
+`;
+
+const STATES = new Set<SegmentState>(['free', 'open', 'closed', 'collecting']);
+
+export class SqliteNvram implements NvramStore {
+  readonly kind = 'sqlite' as const;
+  private db: Database.Database;
+  private putPage: Database.Statement;
+  private putSegment: Database.Statement;
+  private putMeta: Database.Statement;
+  private putVolume: Database.Statement;
+  private delVolume: Database.Statement;
+  private delPages: Database.Statement;
+  private commitTx: (c: NvramCommit) => void;
+
+  /** Opens (or with `create`, creates) the file. A damaged file is a CorruptionError that
+   * names the recovery command; the file is never overwritten here. */
+  constructor(readonly location: string, create: boolean, readonly dir: string) {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(location, { fileMustExist: !create });
+      this.db = db;
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = OFF');
+      if (!create) {
+        const result = this.db.pragma('quick_check', { simple: true });
+        if (result !== 'ok') throw new Error(`quick_check: ${String(result)}`);
+      }
+      this.db.exec(SCHEMA);
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      try {
+        db?.close();
+      } catch {
+        // already broken
+      }
+      if (e.code === 'SQLITE_CANTOPEN') {
+        throw new IoError(`cannot open ${location}: ${e.message}`, { path: location }, err);
+      }
+      throw new CorruptionError(
+        `${location} is damaged (${e.message}); nothing was changed. Rebuild the directory from the disk files with: lsa recover --dir ${dir} --rebuild-directory`,
+        { path: location },
+        err,
+      );
+    }
+    this.putPage = this.db.prepare('INSERT OR REPLACE INTO directory_pages (volume_id, page_no, entries) VALUES (?, ?, ?)');
+    this.putSegment = this.db.prepare(
+      'INSERT OR REPLACE INTO segments (idx, state, live_bytes, trim_refs, fill_bytes, seq_last, closed_at_ms, stream) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.putMeta = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    this.putVolume = this.db.prepare('INSERT INTO volumes (id, name, capacity_bytes, created_at_ms, compress) VALUES (?, ?, ?, ?, ?)');
+    this.delVolume = this.db.prepare('DELETE FROM volumes WHERE id = ?');
+    this.delPages = this.db.prepare('DELETE FROM directory_pages WHERE volume_id = ?');
+    this.commitTx = this.db.transaction((c: NvramCommit) => {
+      for (const v of c.volumesAdded ?? []) this.putVolume.run(v.id, v.name, v.capacityBytes, v.createdAtMs, v.compress);
+      for (const id of c.volumesRemoved ?? []) {
+        this.delVolume.run(id);
+        this.delPages.run(id);
+      }
+      for (const p of c.pages) this.putPage.run(p.volumeId, p.pageNo, p.bytes);
+      for (const r of c.segments) this.putSegment.run(r.index, r.state, r.liveBytes, r.trimRefs, r.fillBytes, r.seqLast, r.closedAtMs, r.stream);
+      for (const [k, v] of Object.entries(c.meta)) this.putMeta.run(k, v);
+    });
+  }
+
+  meta(): Map<string, string> {
+    const rows = this.db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[];
+    return new Map(rows.map((r) => [r.key, r.value]));
+  }
+
+  volumes(): VolumeRow[] {
+    const rows = this.db.prepare('SELECT id, name, capacity_bytes, created_at_ms, compress FROM volumes ORDER BY id').all() as {
+      id: number; name: string; capacity_bytes: number; created_at_ms: number; compress: string;
+    }[];
+    return rows.map((r) => ({ id: r.id, name: r.name, capacityBytes: r.capacity_bytes, createdAtMs: r.created_at_ms, compress: r.compress }));
+  }
+
+  segments(): SegmentRow[] {
+    const rows = this.db.prepare('SELECT idx, state, live_bytes, trim_refs, fill_bytes, seq_last, closed_at_ms, stream FROM segments').all() as {
+      idx: number; state: string; live_bytes: number; trim_refs: number; fill_bytes: number; seq_last: number; closed_at_ms: number; stream: number;
+    }[];
+    return rows.map((r) => {
+      if (!STATES.has(r.state as SegmentState)) throw new CorruptionError(`segment ${r.idx} has unknown state "${r.state}" in ${this.location}`);
+      return {
+        index: r.idx, state: r.state as SegmentState, liveBytes: r.live_bytes, trimRefs: r.trim_refs,
+        fillBytes: r.fill_bytes, seqLast: r.seq_last, closedAtMs: r.closed_at_ms, stream: r.stream,
+      };
+    });
+  }
+
+  forEachPage(volumeId: number, visit: (pageNo: number, bytes: Buffer) => void): void {
+    const stmt = this.db.prepare('SELECT page_no, entries FROM directory_pages WHERE volume_id = ?').raw(true);
+    for (const row of stmt.iterate(volumeId) as Iterable<[number, Buffer]>) visit(row[0], row[1]);
+  }
+
+  commit(c: NvramCommit): void {
+    this.commitTx(c);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
