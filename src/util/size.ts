@@ -24,22 +24,16 @@ export function parseSize(text: string, what = 'size'): number {
   return bytes;
 }
 
+/** Exact when the size is a whole number of some unit (4KiB, 1MiB), else one decimal. */
 export function formatSize(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
   let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1 && v % 1024 === 0) {
+  let v = bytes;
+  while (i < units.length - 1 && Math.abs(v) >= 1024) {
     v /= 1024;
     i++;
   }
-  if (i === 0 && Math.abs(v) >= 1024) {
-    while (Math.abs(v) >= 1024 && i < units.length - 1) {
-      v /= 1024;
-      i++;
-    }
-    return `${v.toFixed(1)}${units[i]}`;
-  }
-  return `${v}${units[i]}`;
+  return Number.isInteger(v) ? `${v}${units[i]}` : `${v.toFixed(1)}${units[i]}`;
 }
 
 export function formatApprox(bytes: number): string {

@@ -3,7 +3,7 @@
 // whole (read-modify-write), under a range lock so concurrent partial writes to one track
 // cannot lose each other. Unwritten and trimmed ranges read as zeros.
 
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError, NotFoundError } from '../errors';
 import type { LsaEngine, VolumeState } from '../lsa/engine';
 import { isTrimLike, RECORD_FLAG_ZERO } from '../lsa/record-format';
 import { RangeLock } from './range-lock';
@@ -166,3 +166,13 @@ export class Volume {
   }
 }
 
+
+/** The named volume, or a NotFoundError that lists the ones there are. */
+export function volumeByName(engine: LsaEngine, name: string): Volume {
+  const state = engine.volumesByName.get(name);
+  if (!state) {
+    const names = [...engine.volumesByName.keys()];
+    throw new NotFoundError(`no volume "${name}" in ${engine.dir}; volumes: ${names.length ? names.join(', ') : '(none)'}`, { volume: name });
+  }
+  return new Volume(engine, state);
+}

@@ -1,0 +1,28 @@
+import { checkArray } from '../../lsa/check';
+import { openArray } from '../../lsa/open-array';
+import { DIR_OPTION, JSON_OPTION, QUIET_OPTION, flag, printJson, str, type Command } from '../command';
+import { Progress } from '../progress';
+
+export const checkCommand: Command = {
+  name: 'check',
+  summary: 'verify every live record (header, CRC), the directory, segment accounting and parity; exit 0 only when clean',
+  usage: 'lsa check [--dir DIR] [--json] [--quiet]',
+  options: { dir: DIR_OPTION, json: JSON_OPTION, quiet: QUIET_OPTION },
+  async run(ctx) {
+    const json = flag(ctx, 'json');
+    const engine = await openArray(str(ctx, 'dir'));
+    const progress = new Progress('check', json || flag(ctx, 'quiet'));
+    try {
+      const report = await checkArray(engine, { onProgress: (d, t, w) => progress.update(d, t, w) });
+      progress.done();
+      if (json) printJson(ctx, report);
+      else {
+        ctx.out.write(`${report.ok ? 'clean' : `${report.problems.length} problem(s)`}: ${report.tracksChecked} tracks, ${report.recordsChecked} records, ${report.segmentsChecked} segments, parity of ${report.parityChecked} closed segments\n`);
+        for (const p of report.problems) ctx.out.write(`  ${p.kind}: ${p.message}\n`);
+      }
+      return report.ok ? 0 : 1;
+    } finally {
+      await engine.close();
+    }
+  },
+};

@@ -1,0 +1,46 @@
+import { DEFAULT_GEOMETRY } from '../../array/geometry';
+import { createArray } from '../../lsa/open-array';
+import { formatSize } from '../../util/size';
+import { DIR_OPTION, JSON_OPTION, flag, int, optSize, optStr, printJson, size, str, type Command } from '../command';
+import { describeArray } from './describe';
+
+export const initCommand: Command = {
+  name: 'init',
+  summary: 'create an array (N+1 sparse disk files and its NVRAM) and, unless --no-volume, one volume',
+  usage: 'lsa init [--dir DIR] [--disks 5] [--disk-size 256MiB] [--column-size 1MiB] [--track-size 4KiB] [--volume vol0] [--capacity SIZE] [--no-volume]',
+  options: {
+    dir: DIR_OPTION,
+    disks: { type: 'string', default: String(DEFAULT_GEOMETRY.disks), description: 'disk files: N data + 1 parity (3 to 32)', valueName: 'N' },
+    'disk-size': { type: 'string', default: '256MiB', description: 'size of each disk file (sparse)', valueName: 'SIZE' },
+    'column-size': { type: 'string', default: '1MiB', description: 'segment column size on each disk', valueName: 'SIZE' },
+    'track-size': { type: 'string', default: '4KiB', description: 'logical track size, 4KiB to 256KiB', valueName: 'SIZE' },
+    volume: { type: 'string', default: 'vol0', description: 'name of the first volume', valueName: 'NAME' },
+    capacity: { type: 'string', description: 'capacity of the first volume (default: 80% of the usable space)', valueName: 'SIZE' },
+    'no-volume': { type: 'boolean', default: false, description: 'create no volume (a secondary gets its volumes from the primary)' },
+    json: JSON_OPTION,
+  },
+  async run(ctx) {
+    const dir = str(ctx, 'dir');
+    const geometry = {
+      disks: int(ctx, 'disks', 3, 32),
+      diskBytes: size(ctx, 'disk-size'),
+      columnBytes: size(ctx, 'column-size'),
+      trackBytes: size(ctx, 'track-size'),
+    };
+    const capacityBytes = optSize(ctx, 'capacity');
+    const volume = flag(ctx, 'no-volume') ? null : { name: optStr(ctx, 'volume') ?? 'vol0', capacityBytes };
+    const engine = await createArray(dir, { geometry, volume });
+    try {
+      const info = describeArray(engine);
+      if (flag(ctx, 'json')) printJson(ctx, info);
+      else {
+        const l = engine.layout;
+        ctx.out.write(`created array in ${dir}: ${l.disks} disks of ${formatSize(l.diskBytes)} (sparse), ${formatSize(l.columnBytes)} columns, ${formatSize(l.trackBytes)} tracks, ${l.dataSegments} data segments\n`);
+        for (const v of info.volumes) ctx.out.write(`volume ${v.name}: ${formatSize(v.capacityBytes)}\n`);
+      }
+    } finally {
+      await engine.close();
+    }
+    return 0;
+  },
+};
