@@ -49,6 +49,10 @@ export class VolumeDirectory {
     return this.words[track * ENTRY_WORDS];
   }
 
+  slotOf(track: number): number {
+    return this.words[track * ENTRY_WORDS + 1];
+  }
+
   flagsOf(track: number): number {
     return this.words[track * ENTRY_WORDS + 4] & 0xffff;
   }

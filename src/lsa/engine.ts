@@ -19,7 +19,7 @@ import { MemSegment } from './mem-segment';
 import type { NvramStore, PageWrite, VolumeRow } from './nvram';
 import {
   RECORD_FLAG_TRIM, RECORD_FLAG_ZERO, RECORD_HEADER_BYTES, TRIM_TRACKS_MAX,
-  encodeHeader, isTrimLike, recordBytes, tryDecodeHeader,
+  encodeHeader, isTrimLike, recordBytes, tryDecodeHeader, type RecordHeader,
 } from './record-format';
 import { SegmentTable } from './segment-table';
 import { crc32 } from 'node:zlib';
@@ -27,7 +27,31 @@ import { crc32 } from 'node:zlib';
 /** Sealed segments waiting for the destager; writers wait when this many are queued. */
 export const SEALED_QUEUE_MAX = 2;
 /** Free segments kept back from host writes so the collector can always make progress. */
-export const RESERVED_SEGMENTS = 2;
+export const RESERVED_SEGMENTS = 3;
+/** Open streams: host writes (hot), host writes (cold), collector output. */
+export const STREAM_HOST = 0;
+export const STREAM_HOST_COLD = 1;
+export const STREAM_GC = 2;
+export const STREAMS = 3;
+
+/** Chooses the open segment (stream) for host and collector writes; the separating policy
+ * of the collector plugs in here. */
+export interface Placement {
+  hostStream(volumeId: number, track: number, previousSeq: number, nowSeq: number): number;
+  gcStream(seq: number, nowSeq: number): number;
+}
+
+export const defaultPlacement: Placement = {
+  hostStream: () => STREAM_HOST,
+  gcStream: () => STREAM_HOST,
+};
+
+/** The collector, as the engine sees it: asked to make room when a write finds none. */
+export interface RoomMaker {
+  makeRoom(enough: () => boolean): Promise<void>;
+  /** A segment was opened (free space shrank): collect in the background if it is low. */
+  notice(): void;
+}
 /** After a restart, sequence numbers jump by this much, so that no record written but not
  * committed before a crash can ever look newer than a record written after it. */
 export const SEQ_GAP_ON_OPEN = 2 ** 24;
@@ -70,7 +94,9 @@ export class LsaEngine {
 
   /** Segments whose bytes are (also) in memory: the open one and sealed ones not yet written. */
   private mem = new Map<number, MemSegment>();
-  private open: MemSegment | null = null;
+  private open = new Map<number, MemSegment>();
+  placement: Placement = defaultPlacement;
+  roomMaker: RoomMaker | null = null;
   private sealedQueue: MemSegment[] = [];
   private flushWaiters: Waiter[] = [];
   private roomWaiters: Waiter[] = [];
@@ -114,7 +140,9 @@ export class LsaEngine {
     mem.fill = fillBytes;
     mem.written = fillBytes;
     this.mem.set(segment, mem);
-    this.open = mem;
+    const stream = this.segments.row(segment).stream;
+    if (this.open.has(stream) || stream < 0 || stream >= STREAMS) this.seal(mem); // a second open segment of one stream: close it
+    else this.open.set(stream, mem);
   }
 
   // ---- writes ----
@@ -143,15 +171,27 @@ export class LsaEngine {
     this.checkUsable();
   }
 
-  /** Records that fit before the host runs into the collector's reserve. */
-  private hostRecordsAvailable(bytes: number): number {
-    const free = this.segments.countIn('free') - RESERVED_SEGMENTS;
+  /** Records that surely fit before the host runs into the collector's reserve, whichever
+   * host stream they go to. */
+  private hostRecordsAvailable(bytes: number, reserve: number): number {
+    const free = this.segments.countIn('free') - reserve;
     const perSegment = Math.floor(this.layout.columnBytes / bytes) * this.layout.dataColumns;
-    return (this.open ? this.open.recordsLeft(bytes) : 0) + Math.max(0, free) * perSegment;
+    let left = Infinity;
+    for (const stream of [STREAM_HOST, STREAM_HOST_COLD]) {
+      const mem = this.open.get(stream);
+      left = Math.min(left, mem ? mem.recordsLeft(bytes) : 0);
+    }
+    return left + Math.max(0, free) * perSegment;
   }
 
-  private ensureSpace(records: number, bytesEach: number): void {
-    if (records > this.hostRecordsAvailable(bytesEach)) {
+  /** Waits for the collector if the host has no room, then fails if there still is none. */
+  private async ensureSpace(records: number, bytesEach: number, reserve = RESERVED_SEGMENTS): Promise<void> {
+    const enough = (): boolean => records <= this.hostRecordsAvailable(bytesEach, reserve);
+    if (!enough() && this.roomMaker) {
+      await this.roomMaker.makeRoom(enough);
+      this.checkUsable();
+    }
+    if (!enough()) {
       throw new OutOfSpaceError(
         `the array is full: no free segment for ${records} more record(s); trim unused data or collect garbage (lsa gc)`,
         { records, freeSegments: this.segments.countIn('free') },
@@ -160,18 +200,18 @@ export class LsaEngine {
   }
 
   /** Appends one record; returns its segment and slot. Synchronous. */
-  private append(flags: number, volumeId: number, track: number, trackCount: number, payload: Buffer | null, seq: number): { segment: number; slot: number; bytes: number; crc: number } {
+  private append(stream: number, flags: number, volumeId: number, track: number, trackCount: number, payload: Buffer | null, seq: number, crcKnown = -1): { segment: number; slot: number; bytes: number; crc: number } {
     const payloadBytes = payload ? payload.length : 0;
     const bytes = recordBytes(payloadBytes);
-    let mem = this.open;
+    let mem = this.open.get(stream);
     let slot = mem ? mem.place(bytes) : -1;
     if (!mem || slot < 0) {
       if (mem) this.seal(mem);
-      mem = this.openSegment();
+      mem = this.openSegment(stream);
       slot = mem.place(bytes);
       assert(slot >= 0, 'a record fits an empty segment');
     }
-    const crc = payload ? crc32(payload) : 0;
+    const crc = payload ? (crcKnown >= 0 ? crcKnown : crc32(payload)) : 0;
     encodeHeader({ flags, volumeId, payloadBytes, track, seq, trackCount, payloadCrc: crc }, mem.buffer, slot);
     if (payload) payload.copy(mem.buffer, slot + RECORD_HEADER_BYTES);
     const end = slot + bytes;
@@ -185,7 +225,7 @@ export class LsaEngine {
     return { segment: mem.segment, slot, bytes, crc };
   }
 
-  private openSegment(): MemSegment {
+  private openSegment(stream: number): MemSegment {
     const segment = this.segments.firstFree();
     if (segment < 0) throw new OutOfSpaceError('no free segment left');
     this.segments.transition(segment, 'open');
@@ -195,9 +235,11 @@ export class LsaEngine {
     row.fillBytes = 0;
     row.seqLast = 0;
     row.closedAtMs = 0;
+    row.stream = stream;
     const mem = new MemSegment(segment, this.layout);
     this.mem.set(segment, mem);
-    this.open = mem;
+    this.open.set(stream, mem);
+    this.roomMaker?.notice();
     return mem;
   }
 
@@ -206,7 +248,8 @@ export class LsaEngine {
     this.segments.transition(mem.segment, 'closed');
     this.segments.row(mem.segment).closedAtMs = this.clock.nowMs();
     this.sealedQueue.push(mem);
-    if (this.open === mem) this.open = null;
+    const stream = this.segments.row(mem.segment).stream;
+    if (this.open.get(stream) === mem) this.open.delete(stream);
     this.kickDestager();
   }
 
@@ -232,7 +275,7 @@ export class LsaEngine {
       isZero.push(data.subarray(i * tb, (i + 1) * tb).equals(zero));
       if (!isZero[i] || i === 0 || !isZero[i - 1]) records++;
     }
-    this.ensureSpace(records, recordBytes(tb));
+    await this.ensureSpace(records, recordBytes(tb));
     const dir = v.directory;
     for (let i = 0; i < count;) {
       const track = firstTrack + i;
@@ -245,8 +288,10 @@ export class LsaEngine {
       }
       const seq = this.nextSeq++;
       const payload = data.subarray(i * tb, (i + 1) * tb);
-      const r = this.append(0, volumeId, track, 1, payload, seq);
-      this.unlink(dir.get(track));
+      const old = dir.get(track);
+      const stream = this.placement.hostStream(volumeId, track, old.segment === 0 ? -1 : old.seq, seq);
+      const r = this.append(stream, 0, volumeId, track, 1, payload, seq);
+      this.unlink(old);
       dir.set(track, { segment: r.segment, slot: r.slot, recordBytes: r.bytes, payloadCrc: r.crc, flags: 0, payloadBytes: tb, seq });
       this.segments.addLive(r.segment, r.bytes);
       i++;
@@ -260,7 +305,8 @@ export class LsaEngine {
     assert(Number.isInteger(count) && count >= 0 && firstTrack >= 0 && firstTrack + count <= v.tracks, 'trimTracks range inside the volume');
     if (count === 0) return;
     await this.waitForRoom();
-    this.ensureSpace(Math.ceil(count / TRIM_TRACKS_MAX), recordBytes(0));
+    // a trim frees space, so it may dip into the collector's reserve (all but one segment)
+    await this.ensureSpace(Math.ceil(count / TRIM_TRACKS_MAX), recordBytes(0), 1);
     for (let done = 0; done < count;) {
       const run = Math.min(TRIM_TRACKS_MAX, count - done);
       this.appendTrim(v, firstTrack + done, run, zero ? RECORD_FLAG_ZERO : RECORD_FLAG_TRIM);
@@ -271,13 +317,98 @@ export class LsaEngine {
 
   private appendTrim(v: VolumeState, firstTrack: number, count: number, flags: number): void {
     const seq = this.nextSeq++;
-    const r = this.append(flags, v.row.id, firstTrack, count, null, seq);
+    const r = this.append(STREAM_HOST, flags, v.row.id, firstTrack, count, null, seq);
     const dir = v.directory;
     for (let t = firstTrack; t < firstTrack + count; t++) {
       this.unlink(dir.get(t));
       dir.set(t, { segment: r.segment, slot: r.slot, recordBytes: r.bytes, payloadCrc: 0, flags, payloadBytes: 0, seq });
     }
     this.segments.addTrimRefs(r.segment, count);
+  }
+
+  // ---- the collector's move ----
+
+  /** Records found in a segment's data area, in slot order (a scan stops at the first bytes
+   * in a column that are not a valid header: the zero tail of the column). */
+  scanRecords(data: Buffer): { slot: number; header: RecordHeader }[] {
+    const cb = this.layout.columnBytes;
+    const out: { slot: number; header: RecordHeader }[] = [];
+    for (let c = 0; c < this.layout.dataColumns; c++) {
+      const end = (c + 1) * cb;
+      for (let pos = c * cb; pos + RECORD_HEADER_BYTES <= end;) {
+        const h = tryDecodeHeader(data, pos);
+        if (!h) break;
+        const bytes = recordBytes(h.payloadBytes);
+        if (pos + bytes > end) break;
+        out.push({ slot: pos, header: h });
+        pos += bytes;
+      }
+    }
+    return out;
+  }
+
+  /** Tracks of a record that the directory still points at (the record is live if any). */
+  liveTracksOf(segment: number, slot: number, h: RecordHeader): number[] {
+    const v = this.volumesById.get(h.volumeId);
+    if (!v) return [];
+    const dir = v.directory;
+    const out: number[] = [];
+    const end = Math.min(v.tracks, h.track + (isTrimLike(h.flags) ? h.trackCount : 1));
+    for (let t = h.track; t < end; t++) {
+      if (dir.segmentOf(t) === segment && dir.slotOf(t) === slot && dir.seqOf(t) === h.seq) out.push(t);
+    }
+    return out;
+  }
+
+  /** Moves the live records of a victim segment (its whole data area in `data`) to the
+   * collector's stream. Synchronous, so liveness is decided and acted on at one instant.
+   * A record whose payload fails its CRC is left in place (the victim then stays closed). */
+  relocateLive(victim: number, data: Buffer, byAge: boolean): { records: number; bytes: number; corrupt: number } {
+    const found = this.scanRecords(data).map((r) => ({ ...r, tracks: this.liveTracksOf(victim, r.slot, r.header) })).filter((r) => r.tracks.length > 0);
+    if (byAge) found.sort((a, b) => a.header.seq - b.header.seq);
+    const result = { records: 0, bytes: 0, corrupt: 0 };
+    for (const r of found) {
+      const h = r.header;
+      const payload = h.payloadBytes > 0 ? data.subarray(r.slot + RECORD_HEADER_BYTES, r.slot + RECORD_HEADER_BYTES + h.payloadBytes) : null;
+      if (payload && crc32(payload) !== h.payloadCrc) {
+        result.corrupt++;
+        continue;
+      }
+      const moved = this.append(this.placement.gcStream(h.seq, this.nextSeq), h.flags, h.volumeId, h.track, h.trackCount, payload, h.seq, h.payloadCrc);
+      const dir = this.volumesById.get(h.volumeId)!.directory;
+      for (const t of r.tracks) dir.relocate(t, moved.segment, moved.slot);
+      if (isTrimLike(h.flags)) {
+        this.segments.addTrimRefs(victim, -r.tracks.length);
+        this.segments.addTrimRefs(moved.segment, r.tracks.length);
+      } else {
+        this.segments.addLive(victim, -moved.bytes);
+        this.segments.addLive(moved.segment, moved.bytes);
+        result.bytes += h.payloadBytes;
+      }
+      result.records++;
+    }
+    this.stats.gcBytesMoved += result.bytes;
+    return result;
+  }
+
+  /** Records the collector can surely place before it runs out of free segments. */
+  gcRecordsAvailable(bytes: number): number {
+    const perSegment = Math.floor(this.layout.columnBytes / bytes) * this.layout.dataColumns;
+    const mem = this.open.get(STREAM_GC);
+    const left = Math.min(mem ? mem.recordsLeft(bytes) : 0, this.open.get(STREAM_HOST)?.recordsLeft(bytes) ?? 0);
+    return left + this.segments.countIn('free') * perSegment;
+  }
+
+  /** A collected segment returns to the free pool (after the commit that moved its data). */
+  releaseSegment(segment: number): void {
+    const row = this.segments.row(segment);
+    assert(row.liveBytes === 0 && row.trimRefs === 0, `segment ${segment} released with live data`);
+    this.segments.transition(segment, 'free');
+    row.fillBytes = 0;
+    row.seqLast = 0;
+    row.closedAtMs = 0;
+    this.stats.segmentsCollected++;
+    this.changedSinceCommit = true;
   }
 
   // ---- reads ----
@@ -350,7 +481,12 @@ export class LsaEngine {
   }
 
   get openSegmentIndex(): number {
-    return this.open ? this.open.segment : -1;
+    const mem = this.open.get(STREAM_HOST) ?? [...this.open.values()][0];
+    return mem ? mem.segment : -1;
+  }
+
+  openSegmentIndexes(): number[] {
+    return [...this.open.values()].map((m) => m.segment);
   }
 
   // ---- flush and the destager ----
@@ -358,7 +494,7 @@ export class LsaEngine {
   /** Makes every write that completed before this call durable. */
   async flush(): Promise<void> {
     this.checkUsable();
-    if (!this.changedSinceCommit && this.sealedQueue.length === 0 && !this.destaging) return;
+    if (!this.changedSinceCommit && !this.segments.hasDirty() && this.sealedQueue.length === 0 && !this.destaging) return;
     await new Promise<void>((resolve, reject) => {
       this.flushWaiters.push({ resolve, reject });
       this.kickDestager();
@@ -419,8 +555,7 @@ export class LsaEngine {
   /** One group commit: capture the state, write the open segment up to its fill, sync, commit. */
   private async groupCommit(): Promise<void> {
     const waiters = this.flushWaiters.splice(0, this.flushWaiters.length);
-    const open = this.open;
-    const fill = open ? open.fill : 0;
+    const opens = [...this.open.values()].map((mem) => ({ mem, fill: mem.fill }));
     const pages: PageWrite[] = [];
     for (const v of this.volumesById.values()) {
       for (const p of v.directory.takeDirtyPages()) pages.push({ volumeId: v.row.id, pageNo: p.pageNo, bytes: p.bytes });
@@ -429,7 +564,7 @@ export class LsaEngine {
     const meta = this.metaSnapshot();
     this.changedSinceCommit = false;
     try {
-      if (open) await this.writeRange(open, fill);
+      await Promise.all(opens.map((o) => this.writeRange(o.mem, o.fill)));
       await this.array.sync();
       this.nvram.commit({ pages, segments: rows, meta });
       this.stats.commits++;

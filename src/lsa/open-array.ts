@@ -13,6 +13,14 @@ import { LsaEngine, SEQ_GAP_ON_OPEN } from './engine';
 import { MemoryNvram, type NvramStore } from './nvram';
 import { NVRAM_FILE, SqliteNvram } from './sqlite-nvram';
 import { createVolume, defaultCapacity, volumeLabel, type VolumeLabel } from './volumes';
+import { Collector } from './collector';
+import { DEFAULT_GC_POLICY, parseGcPolicy, type GcPolicyName } from './gc-policy';
+
+function attachCollector(engine: LsaEngine, opts: OpenOptions): void {
+  if (opts.gcPolicy === false) return;
+  const name = opts.gcPolicy ?? parseGcPolicy(engine.nvram.meta().get('gcPolicy') ?? DEFAULT_GC_POLICY);
+  new Collector(engine, name).attach();
+}
 
 export const FORMAT_VERSION = 1;
 
@@ -23,6 +31,8 @@ export interface OpenOptions {
   nvram?: 'sqlite' | 'memory' | NvramStore;
   /** Take `<dir>/lock` (default true for real disks). */
   lock?: boolean;
+  /** Collector policy for this run (default: the array's), or false for no collector. */
+  gcPolicy?: GcPolicyName | false;
 }
 
 export interface CreateOptions extends OpenOptions {
@@ -69,9 +79,13 @@ export async function createArray(dir: string, opts: CreateOptions = {}): Promis
     nvram.commit({
       pages: [],
       segments: [],
-      meta: { formatVersion: String(FORMAT_VERSION), arrayId: array.arrayId, geometry: JSON.stringify(geometry), nextSeq: '1', gcPolicy: 'greedy' },
+      meta: {
+        formatVersion: String(FORMAT_VERSION), arrayId: array.arrayId, geometry: JSON.stringify(geometry), nextSeq: '1',
+        gcPolicy: opts.gcPolicy || DEFAULT_GC_POLICY,
+      },
     });
     const engine = new LsaEngine({ dir, array, nvram, clock, lock });
+    attachCollector(engine, opts);
     if (opts.volume) {
       const capacity = opts.volume.capacityBytes ?? defaultCapacity(engine);
       await createVolume(engine, opts.volume.name, capacity, 'none');
@@ -97,6 +111,7 @@ export async function openArray(dir: string, opts: OpenOptions = {}): Promise<Ls
     nvram = nvramFor(dir, opts, false);
     const engine = new LsaEngine({ dir, array, nvram, clock, lock });
     await recover(engine, nvram, array);
+    attachCollector(engine, opts);
     return engine;
   } catch (err) {
     try {
@@ -137,15 +152,15 @@ async function recover(engine: LsaEngine, nvram: NvramStore, array: DiskArray): 
   engine.nextSeq = Number(meta.get('nextSeq') ?? '1') + SEQ_GAP_ON_OPEN;
   const stats = meta.get('stats');
   if (stats) Object.assign(engine.stats, JSON.parse(stats));
-  let opened = -1;
   for (const row of engine.segments.rows) {
-    if (row.state === 'collecting') engine.segments.transition(row.index, 'closed');
-    if (row.state === 'open') {
-      if (opened >= 0) engine.segments.transition(row.index, 'closed');
-      else opened = row.index;
+    // A collection the crash interrupted: with nothing live left it was about to free the
+    // segment (which may have been reused since, so its parity means nothing): free it; else
+    // its data was never touched: closed again.
+    if (row.state === 'collecting') {
+      engine.segments.transition(row.index, row.liveBytes === 0 && row.trimRefs === 0 ? 'free' : 'closed');
     }
+    if (row.state === 'open') await engine.resumeOpenSegment(row.index, row.fillBytes);
   }
-  if (opened >= 0) await engine.resumeOpenSegment(opened, engine.segments.row(opened).fillBytes);
   const want = volumeLabel(engine);
   if (JSON.stringify(want) !== JSON.stringify(array.label)) await array.writeSuperblocks(want);
 }

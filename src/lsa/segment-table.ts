@@ -97,6 +97,10 @@ export class SegmentTable {
     return out;
   }
 
+  hasDirty(): boolean {
+    return this.dirty.size > 0;
+  }
+
   markDirty(indexes: number[]): void {
     for (const i of indexes) this.dirty.add(i);
   }

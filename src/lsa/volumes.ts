@@ -29,7 +29,13 @@ export function validateVolumeName(name: string): void {
   }
 }
 
-export async function createVolume(engine: LsaEngine, name: string, capacityBytes: number, compress: string): Promise<VolumeState> {
+export interface CreateVolumeOptions {
+  /** Allow the volumes' capacities to add up to more than the array holds (thin
+   * provisioning): writes then fail with LSA_OUT_OF_SPACE when the array is truly full. */
+  overcommit?: boolean;
+}
+
+export async function createVolume(engine: LsaEngine, name: string, capacityBytes: number, compress: string, opts: CreateVolumeOptions = {}): Promise<VolumeState> {
   validateVolumeName(name);
   if (engine.volumesByName.has(name)) throw new AlreadyExistsError(`volume "${name}" exists already`, { name });
   if (!Number.isSafeInteger(capacityBytes) || capacityBytes <= 0 || capacityBytes % 512 !== 0) {
@@ -42,9 +48,9 @@ export async function createVolume(engine: LsaEngine, name: string, capacityByte
   const tb = engine.layout.trackBytes;
   const need = Math.ceil(capacityBytes / tb) * tb;
   const limit = usableBytes(engine);
-  if (used + need > limit) {
+  if (used + need > limit && !opts.overcommit) {
     throw new OutOfSpaceError(
-      `--capacity ${formatSize(capacityBytes)} does not fit: the array holds ${formatSize(limit)} of volume data (${formatSize(limit - used)} still unassigned); use a smaller capacity or a bigger array`,
+      `--capacity ${formatSize(capacityBytes)} does not fit: the array holds ${formatSize(limit)} of volume data (${formatSize(limit - used)} still unassigned); use a smaller capacity, a bigger array, or --overcommit for thin provisioning`,
       { capacityBytes, limit, used },
     );
   }

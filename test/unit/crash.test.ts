@@ -10,13 +10,15 @@ import { randomOp, type Op, type WorkloadShape } from '../../src/testing/workloa
 import { CrashModel } from '../support/crash-model';
 import { crashRig, makeRig, vol0, SMALL, type Rig } from '../support/harness';
 import { seedFrom, tmpDir } from '../support/tmp';
+import { volumeByName } from '../../src/volume/volume';
+import { createVolume, usableBytes } from '../../src/lsa/volumes';
 
 const GEOMETRY = { ...SMALL, columnBytes: 16 * 1024, diskBytes: 4 * 1024 * 1024 };
 const CAPACITY = 256 * 1024 + 512;
 
 /** Runs one op against volume and model; returns false if the engine refused it (I/O error). */
-async function step(rig: Rig, model: CrashModel, op: Op): Promise<boolean> {
-  const v = vol0(rig);
+async function step(rig: Rig, model: CrashModel, op: Op, volume = 'vol0'): Promise<boolean> {
+  const v = volumeByName(rig.engine, volume);
   try {
     switch (op.kind) {
       case 'write':
@@ -49,9 +51,9 @@ async function step(rig: Rig, model: CrashModel, op: Op): Promise<boolean> {
   }
 }
 
-async function crashAndVerify(rig: Rig, model: CrashModel, rng: Prng, info: string): Promise<void> {
+async function crashAndVerify(rig: Rig, model: CrashModel, rng: Prng, info: string, volume = 'vol0'): Promise<void> {
   await crashRig(rig, rng);
-  const { problem } = await model.verify(vol0(rig));
+  const { problem } = await model.verify(volumeByName(rig.engine, volume));
   if (problem) expect.fail(`${info}: ${problem}`);
   const report = await checkArray(rig.engine);
   expect(report.problems, `${info}: check after crash`).to.deep.equal([]);
@@ -84,6 +86,39 @@ describe('crash: simulated power loss', function () {
     }
     console.log(`      ${points} crash points, seeds ${base}..${base + 39} (replay: LSA_SEED=${base} npm test -- crash)`);
     expect(points).to.equal(320);
+  });
+
+  it('random crash points with the collector running: 20 seeds x 8 crashes on a nearly full tiny array', async () => {
+    const base = seedFrom(3000);
+    const tiny = { disks: 4, columnBytes: 16 * 1024, diskBytes: 1024 * 1024, trackBytes: 4096 };
+    let points = 0;
+    let collected = 0;
+    for (let s = 0; s < 20; s++) {
+      const seed = base + s;
+      const rng = new Prng(seed);
+      const t = tmpDir();
+      try {
+        const rig = await makeRig(t.dir, 'sim', tiny, 4096, 'memory');
+        // the volume: 80% of what the array can hold
+        
+        const capacity = Math.floor((usableBytes(rig.engine) * 0.8) / 4096) * 4096;
+        await createVolume(rig.engine, 'big', capacity, 'none');
+        const model = new CrashModel(capacity, 4096);
+        const shape: WorkloadShape = { sizeBytes: capacity, trackBytes: 4096, tracksMax: 8, hotBytes: capacity / 8 };
+        for (let crash = 0; crash < 8; crash++) {
+          const ops = rng.range(20, 150);
+          for (let i = 0; i < ops; i++) await step(rig, model, randomOp(rng, shape), 'big');
+          collected += rig.engine.stats.segmentsCollected;
+          await crashAndVerify(rig, model, rng, `seed ${seed} crash ${crash} (collector running)`, 'big');
+          points++;
+        }
+        await rig.engine.close();
+      } finally {
+        t.cleanup();
+      }
+    }
+    console.log(`      ${points} crash points, ${collected} segment collections seen, seeds ${base}..${base + 19}`);
+    expect(collected).to.be.greaterThan(100);
   });
 
   it('fault sweep: the k-th I/O operation fails with EIO (once, and from then on), then power loss', async () => {

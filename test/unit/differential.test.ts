@@ -23,7 +23,7 @@ interface Case {
 const CASES: Case[] = [
   { name: '5 disks, 4KiB tracks, sim', kind: 'sim', nvram: 'memory', geometry: { ...SMALL, diskBytes: 48 * 1024 * 1024 }, capacity: 2 * 1024 * 1024 + 512, ops: 10_000, seed: 1 },
   { name: '3 disks, 8KiB tracks, sim', kind: 'sim', nvram: 'memory', geometry: { disks: 3, columnBytes: 128 * 1024, diskBytes: 96 * 1024 * 1024, trackBytes: 8192 }, capacity: 3 * 1024 * 1024, ops: 10_000, seed: 2 },
-  { name: '4 disks, 64KiB tracks, sim + SQLite', kind: 'sim', nvram: 'sqlite', geometry: { disks: 4, columnBytes: 512 * 1024, diskBytes: 160 * 1024 * 1024, trackBytes: 65536 }, capacity: 8 * 1024 * 1024, ops: 1_500, seed: 3 },
+  { name: '4 disks, 64KiB tracks, sim + SQLite', kind: 'sim', nvram: 'sqlite', geometry: { disks: 4, columnBytes: 512 * 1024, diskBytes: 160 * 1024 * 1024, trackBytes: 65536 }, capacity: 8 * 1024 * 1024, ops: 5_000, seed: 3 },
   { name: '5 disks, real files + SQLite', kind: 'real', nvram: 'sqlite', geometry: { ...SMALL, diskBytes: 48 * 1024 * 1024 }, capacity: 2 * 1024 * 1024, ops: 10_000, seed: 4 },
 ];
 

@@ -1,0 +1,164 @@
+// The free-space collector. One batch: pick victims by policy, read each whole, move its live
+// records to the collector's open segment (synchronously, in the engine), then one group
+// commit, and only after that commit return the victims to the free pool. A crash at any
+// moment loses nothing: until the commit the directory points at the victims, which are
+// untouched; after it, at the moved copies. Victims left `collecting` by a crash go back to
+// `closed` on open and are simply collected again.
+//
+// It runs in the background when free segments fall below a low-water mark, and on demand
+// when a host write finds no room (the write waits rather than fails, unless nothing can be
+// freed) and from `lsa gc`.
+
+import type { LsaEngine, RoomMaker } from './engine';
+import { makeGcPolicy, type GcPolicy, type GcPolicyName } from './gc-policy';
+import { recordBytes } from './record-format';
+
+/** Victims per batch (one commit per batch). */
+export const GC_BATCH_MAX = 4;
+
+export interface CollectorCounters {
+  batches: number;
+  segmentsCollected: number;
+  recordsMoved: number;
+  bytesMoved: number;
+  corruptRecordsSkipped: number;
+}
+
+export class Collector implements RoomMaker {
+  policy: GcPolicy;
+  readonly counters: CollectorCounters = { batches: 0, segmentsCollected: 0, recordsMoved: 0, bytesMoved: 0, corruptRecordsSkipped: 0 };
+  private busy: Promise<number> | null = null;
+  private background = false;
+  lowWater: number;
+  highWater: number;
+
+  constructor(readonly engine: LsaEngine, policy: GcPolicyName) {
+    this.policy = makeGcPolicy(policy);
+    const segs = engine.layout.dataSegments;
+    this.lowWater = Math.max(4, Math.ceil(segs * 0.04)) + 3;
+    this.highWater = this.lowWater + Math.max(2, Math.ceil(segs * 0.02));
+  }
+
+  attach(): void {
+    this.engine.roomMaker = this;
+    this.engine.placement = this.policy.placement;
+  }
+
+  setPolicy(name: GcPolicyName): void {
+    this.policy = makeGcPolicy(name);
+    this.engine.placement = this.policy.placement;
+  }
+
+  private candidates(): number[] {
+    const e = this.engine;
+    // Collecting a segment frees what its live records do not use; a segment whose only
+    // slack is the unusable tails of its columns would move as much as it frees, forever.
+    const recBytes = recordBytes(e.layout.trackBytes);
+    const slackMin = (e.layout.dataColumns + 1) * recBytes;
+    const full = e.layout.segmentDataBytes;
+    const out: number[] = [];
+    for (const row of e.segments.rows) {
+      if (row.state !== 'closed' || e.isInMemory(row.index)) continue;
+      if (full - row.liveBytes - Math.min(row.trimRefs, 1) * recBytes < slackMin) continue;
+      out.push(row.index);
+    }
+    return out;
+  }
+
+  /** One batch; returns how many segments it freed (0: nothing collectible). Batches never
+   * overlap: a caller arriving while one runs waits for it and gets its result. */
+  collectBatch(urgent = false): Promise<number> {
+    if (!this.busy) {
+      this.busy = this.runBatch(urgent).finally(() => {
+        this.busy = null;
+      });
+    }
+    return this.busy;
+  }
+
+  private async runBatch(urgent: boolean): Promise<number> {
+    const e = this.engine;
+    // when a write is waiting for room, the segment that frees most now comes first
+    const ranked = urgent ? makeGcPolicy('greedy').rank(e, this.candidates()) : this.policy.rank(e, this.candidates());
+    const victims: number[] = [];
+    const recBytes = recordBytes(e.layout.trackBytes);
+    let need = 0;
+    for (const s of ranked) {
+      if (victims.length >= GC_BATCH_MAX) break;
+      const row = e.segments.row(s);
+      const liveRecords = Math.ceil(row.liveBytes / recBytes) + (row.trimRefs > 0 ? 16 : 0);
+      if (need + liveRecords > e.gcRecordsAvailable(recBytes)) continue;
+      need += liveRecords;
+      victims.push(s);
+    }
+    if (victims.length === 0) return 0;
+    for (const s of victims) e.segments.transition(s, 'collecting');
+    const freed: number[] = [];
+    try {
+      for (const s of victims) {
+        const data = await e.readSegmentData(s, 0, e.layout.segmentDataBytes);
+        const moved = e.relocateLive(s, data, this.policy.byAge);
+        this.counters.recordsMoved += moved.records;
+        this.counters.bytesMoved += moved.bytes;
+        this.counters.corruptRecordsSkipped += moved.corrupt;
+      }
+      await e.flush();
+      for (const s of victims) {
+        const row = e.segments.row(s);
+        if (row.liveBytes === 0 && row.trimRefs === 0) {
+          e.releaseSegment(s);
+          freed.push(s);
+        } else {
+          e.segments.transition(s, 'closed'); // something could not be moved (damaged record)
+        }
+      }
+    } catch (err) {
+      for (const s of victims) if (e.segments.row(s).state === 'collecting') e.segments.transition(s, 'closed');
+      throw err;
+    }
+    this.counters.batches++;
+    this.counters.segmentsCollected += freed.length;
+    return freed.length;
+  }
+
+  /** Collects until `enough()` or until nothing more can be freed. */
+  async makeRoom(enough: () => boolean): Promise<void> {
+    let idle = 0;
+    while (!enough() && idle < 2) {
+      const before = this.engine.segments.countIn('free');
+      await this.collectBatch(true);
+      // a batch may have been running for someone else: give up after two without gain
+      idle = this.engine.segments.countIn('free') > before ? 0 : idle + 1;
+    }
+  }
+
+  /** Collects until `free` segments are free (or nothing more can be freed). */
+  async collectUntilFree(free: number): Promise<number> {
+    let total = 0;
+    let idle = 0;
+    while (this.engine.segments.countIn('free') < free && idle < 2) {
+      const before = this.engine.segments.countIn('free');
+      const n = await this.collectBatch();
+      total += n;
+      idle = this.engine.segments.countIn('free') > before ? 0 : idle + 1;
+    }
+    return total;
+  }
+
+  /** Called after writes: starts background collection below the low-water mark. */
+  notice(): void {
+    if (this.background || this.engine.failed) return;
+    if (this.engine.segments.countIn('free') >= this.lowWater) return;
+    this.background = true;
+    setImmediate(() => void this.collectUntilFree(this.highWater)
+      .catch(() => undefined) // the engine is poisoned and reports the error to its callers
+      .finally(() => {
+        this.background = false;
+      }));
+  }
+}
+
+/** The collector attached to an engine, if any. */
+export function collectorOf(engine: LsaEngine): Collector | null {
+  return engine.roomMaker instanceof Collector ? engine.roomMaker : null;
+}
