@@ -30,7 +30,7 @@ export function renderText(info: ArrayDescription): string {
     `  segments   ${g.dataSegments} data segments: ${c.free} free, ${c.open} open${info.openSegment > 0 ? ` (#${info.openSegment})` : ''}, ${c.closed} closed, ${c.collecting} collecting`,
     `  written    host ${formatApprox(info.stats.hostBytesWritten)}, trimmed ${formatApprox(info.stats.hostBytesTrimmed)}, collector moved ${formatApprox(info.stats.gcBytesMoved)} (${info.stats.segmentsCollected} segments)`,
     `  write amplification ${info.stats.writeAmplification.toFixed(3)}`,
-    `  nvram      ${info.nvram}, ${info.stats.commits} commits since open, next sequence ${info.stats.nextSeq}`,
+    `  nvram      ${info.nvram}, ${info.stats.commits} commits, next sequence ${info.stats.nextSeq}`,
     '',
     'volumes:',
     ...info.volumes.map((v) => `  ${v.name.padEnd(16)} ${formatSize(v.capacityBytes).padStart(10)}  ${v.allocatedTracks}/${v.tracks} tracks hold data  compress=${v.compress}`),
