@@ -45,6 +45,14 @@ export class CorruptionError extends LsaError {
   }
 }
 
+/** Data cannot be read or reconstructed: more columns of a segment are lost than parity
+ * can cover. Names what is lost; never replaced by wrong bytes. */
+export class DataLostError extends LsaError {
+  constructor(message: string, data: ErrorData = {}, cause?: unknown) {
+    super('LSA_DATA_LOST', message, data, cause);
+  }
+}
+
 /** The array has no free segment left for a write; trim something to make room. */
 export class OutOfSpaceError extends LsaError {
   constructor(message: string, data: ErrorData = {}) {
@@ -95,6 +103,7 @@ export function exitCodeOf(err: unknown): number {
     case 'LSA_NOT_FOUND': return 66; // EX_NOINPUT
     case 'LSA_ALREADY_EXISTS': return 73; // EX_CANTCREAT
     case 'LSA_CORRUPTION': return 65; // EX_DATAERR
+    case 'LSA_DATA_LOST': return 65;
     case 'LSA_OUT_OF_SPACE': return 73;
     case 'LSA_IN_USE': return 75; // EX_TEMPFAIL
     case 'LSA_IO': return 74; // EX_IOERR

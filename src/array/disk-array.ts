@@ -1,30 +1,51 @@
 // The array: N+1 disk files `<dir>/disk-<i>.img`, addressed by (segment, column, offset).
-// It knows the geometry and the superblocks, nothing about records or volumes.
+// It knows the geometry, the superblocks and parity, nothing about records or volumes.
+//
+// Disk health. At open, a disk file that is missing, shorter than the geometry says,
+// unreadable, blank or garbage where its superblock should be, or from another array, is
+// `failed`: the array runs degraded. Reads of its columns are reconstructed from the other
+// columns and parity; writes to it are skipped (the segments written meanwhile still get the
+// parity they can have). A disk being rebuilt is `rebuilding`: written like a healthy disk,
+// but never read until its rebuild is complete.
 
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { CorruptionError, InvalidArgumentError, NotFoundError, assert } from '../errors';
+import { CorruptionError, DataLostError, InvalidArgumentError, NotFoundError, assert } from '../errors';
 import type { DiskFile, DiskSystem } from '../io/disk-file';
 import { Layout, type Geometry } from './geometry';
 import { decodeSuperblock, encodeSuperblock, superblockSlotBytes, type Superblock } from './superblock';
 import { xorInto } from './parity';
 
+export type DiskHealth = 'ok' | 'missing' | 'truncated' | 'unreadable' | 'blank' | 'foreign' | 'rebuilding';
+
 export function diskPath(dir: string, index: number): string {
   return path.join(dir, `disk-${index}.img`);
+}
+
+/** For reconstructing a segment whose parity is not on disk (the open segment after a
+ * restart): the parity bytes of the range, and where the segment's logical data ends (data
+ * columns beyond it are zeros whatever the disk holds). */
+export interface ReconstructSource {
+  parity: Buffer;
+  fillBytes: number;
 }
 
 export class DiskArray {
   private dirty = new Set<number>();
   private generation: number;
+  readonly health: DiskHealth[];
 
   private constructor(
     readonly dir: string,
     readonly layout: Layout,
     readonly arrayId: string,
-    private files: DiskFile[],
+    private files: (DiskFile | null)[],
     private superblock: Superblock,
+    health: DiskHealth[],
+    private disks: DiskSystem,
   ) {
     this.generation = superblock.generation;
+    this.health = health;
   }
 
   get geometry(): Geometry {
@@ -35,53 +56,108 @@ export class DiskArray {
     return this.superblock.body.label;
   }
 
+  /** Disks whose content cannot be read (failed or still being rebuilt). */
+  get unreadableDisks(): number[] {
+    return this.health.flatMap((h, i) => (h === 'ok' ? [] : [i]));
+  }
+
+  get degraded(): boolean {
+    return this.health.some((h) => h !== 'ok');
+  }
+
+  private readable(disk: number): boolean {
+    return this.health[disk] === 'ok';
+  }
+
+  private writable(disk: number): boolean {
+    return this.health[disk] === 'ok' || this.health[disk] === 'rebuilding';
+  }
+
   static async create(dir: string, geometry: Geometry, disks: DiskSystem, label: unknown, nowMs: number): Promise<DiskArray> {
     const layout = new Layout(geometry);
     const arrayId = randomUUID();
     const files: DiskFile[] = [];
     for (let i = 0; i < layout.disks; i++) files.push(await disks.create(diskPath(dir, i), layout.diskBytes));
     const sb: Superblock = { generation: 0, body: { arrayId, diskIndex: 0, geometry, createdAtMs: nowMs, label } };
-    const array = new DiskArray(dir, layout, arrayId, files, sb);
+    const array = new DiskArray(dir, layout, arrayId, files, sb, files.map(() => 'ok'), disks);
     await array.writeSuperblocks(label);
     return array;
   }
 
-  /** Opens an existing array from its disk files; geometry comes from the superblocks. */
+  /** Opens an existing array from its disk files; geometry comes from the superblocks. Failed
+   * disks make it degraded; it fails only when no disk has a valid superblock. */
   static async open(dir: string, disks: DiskSystem): Promise<DiskArray> {
-    if (!disks.exists(diskPath(dir, 0))) {
-      throw new NotFoundError(`no array in ${dir}: ${diskPath(dir, 0)} is missing (create one with: lsa init --dir ${dir})`, { dir });
-    }
     let sb0: Superblock | null = null;
-    for (let i = 0; !sb0 && disks.exists(diskPath(dir, i)); i++) {
-      const file = await disks.open(diskPath(dir, i));
-      sb0 = await findAnySuperblock(file);
-      await file.close();
+    for (let i = 0; !sb0 && i < 64; i++) {
+      if (!disks.exists(diskPath(dir, i))) continue;
+      try {
+        const file = await disks.open(diskPath(dir, i));
+        sb0 = await findAnySuperblock(file);
+        await file.close();
+      } catch {
+        // unreadable: try the next disk
+      }
     }
-    if (!sb0) throw new CorruptionError(`${diskPath(dir, 0)} has no valid superblock: not an lsa disk file, or damaged`, { dir });
+    if (!sb0) {
+      if (!disks.exists(diskPath(dir, 0))) {
+        throw new NotFoundError(`no array in ${dir}: ${diskPath(dir, 0)} is missing (create one with: lsa init --dir ${dir})`, { dir });
+      }
+      throw new CorruptionError(`no disk file in ${dir} has a valid superblock: not an lsa array, or damaged beyond repair`, { dir });
+    }
     const layout = new Layout(sb0.body.geometry);
-    const files: DiskFile[] = [];
+    const files: (DiskFile | null)[] = [];
+    const health: DiskHealth[] = [];
     let best: Superblock | null = null;
     for (let i = 0; i < layout.disks; i++) {
-      const file = await disks.open(diskPath(dir, i));
-      files.push(file);
-      const sb = await readBestSuperblock(file, layout);
-      if (!sb) throw new CorruptionError(`${file.path} has no valid superblock`, { disk: i });
-      if (sb.body.arrayId !== sb0.body.arrayId || sb.body.diskIndex !== i) {
-        throw new CorruptionError(`${file.path} belongs to another array or position (array ${sb.body.arrayId}, disk ${sb.body.diskIndex})`, { disk: i });
+      const p = diskPath(dir, i);
+      if (!disks.exists(p)) {
+        files.push(null);
+        health.push('missing');
+        continue;
       }
+      let file: DiskFile;
+      try {
+        file = await disks.open(p);
+      } catch {
+        files.push(null);
+        health.push('unreadable');
+        continue;
+      }
+      files.push(file);
+      if (disks.lengthOf(p) < layout.diskBytes) {
+        health.push('truncated');
+        continue;
+      }
+      let sb: Superblock | null;
+      try {
+        sb = await readBestSuperblock(file, layout);
+      } catch {
+        health.push('unreadable');
+        continue;
+      }
+      if (!sb) {
+        health.push('blank');
+        continue;
+      }
+      if (sb.body.arrayId !== sb0.body.arrayId || sb.body.diskIndex !== i) {
+        health.push('foreign');
+        continue;
+      }
+      health.push('ok');
       if (!best || sb.generation > best.generation) best = sb;
     }
-    assert(best, 'at least one superblock');
-    return new DiskArray(dir, layout, best.body.arrayId, files, best);
+    assert(best, 'the disk that gave the geometry is healthy');
+    return new DiskArray(dir, layout, best.body.arrayId, files, best, health, disks);
   }
 
-  /** Writes a new superblock generation to the other slot of every disk and syncs. */
+  /** Writes a new superblock generation to the other slot of every writable disk and syncs. */
   async writeSuperblocks(label: unknown): Promise<void> {
     const slotBytes = superblockSlotBytes(this.layout.columnBytes);
     this.generation++;
     const slot = this.generation % 2;
     const body = { ...this.superblock.body, label };
     await Promise.all(this.files.map(async (file, i) => {
+      if (!file || !this.writable(i)) return;
       const buf = encodeSuperblock({ generation: this.generation, body: { ...body, diskIndex: i } }, slotBytes);
       await file.write(buf, slot * slotBytes);
       await file.sync();
@@ -96,40 +172,68 @@ export class DiskArray {
     }
   }
 
-  async readColumn(segment: number, column: number, offset: number, buf: Buffer): Promise<void> {
+  /** Reads a data column range; a failed disk's range is rebuilt from the others and parity. */
+  async readColumn(segment: number, column: number, offset: number, buf: Buffer, source?: ReconstructSource): Promise<void> {
     this.checkAddress(segment, column, offset, buf.length);
     const disk = this.layout.dataDisk(segment, column);
-    await this.files[disk].read(buf, this.layout.segmentOffset(segment) + offset);
+    if (!this.readable(disk)) return this.reconstructColumn(segment, column, offset, buf, source);
+    await this.files[disk]!.read(buf, this.layout.segmentOffset(segment) + offset);
+  }
+
+  /** Reads a data column range from its own disk only (never reconstructs); false if that
+   * disk cannot be read. */
+  async readColumnDirect(segment: number, column: number, offset: number, buf: Buffer): Promise<boolean> {
+    this.checkAddress(segment, column, offset, buf.length);
+    const disk = this.layout.dataDisk(segment, column);
+    if (!this.readable(disk)) return false;
+    await this.files[disk]!.read(buf, this.layout.segmentOffset(segment) + offset);
+    return true;
   }
 
   async writeColumn(segment: number, column: number, offset: number, buf: Buffer): Promise<void> {
     this.checkAddress(segment, column, offset, buf.length);
     const disk = this.layout.dataDisk(segment, column);
+    if (!this.writable(disk)) return;
     this.dirty.add(disk);
-    await this.files[disk].write(buf, this.layout.segmentOffset(segment) + offset);
+    await this.files[disk]!.write(buf, this.layout.segmentOffset(segment) + offset);
   }
 
-  async readParity(segment: number, offset: number, buf: Buffer): Promise<void> {
+  /** Parity column range; false (buf untouched) when the parity disk cannot be read. */
+  async readParity(segment: number, offset: number, buf: Buffer): Promise<boolean> {
     this.checkAddress(segment, 0, offset, buf.length);
-    await this.files[this.layout.parityDisk(segment)].read(buf, this.layout.segmentOffset(segment) + offset);
+    const disk = this.layout.parityDisk(segment);
+    if (!this.readable(disk)) return false;
+    await this.files[disk]!.read(buf, this.layout.segmentOffset(segment) + offset);
+    return true;
   }
 
   async writeParity(segment: number, offset: number, buf: Buffer): Promise<void> {
     this.checkAddress(segment, 0, offset, buf.length);
     const disk = this.layout.parityDisk(segment);
+    if (!this.writable(disk)) return;
     this.dirty.add(disk);
-    await this.files[disk].write(buf, this.layout.segmentOffset(segment) + offset);
+    await this.files[disk]!.write(buf, this.layout.segmentOffset(segment) + offset);
   }
 
-  /** Recomputes a data column range from the other columns and parity. */
-  async reconstructColumn(segment: number, column: number, offset: number, buf: Buffer): Promise<void> {
+  /** Recomputes a data column range from the other columns and parity. Throws DataLostError
+   * when one of those cannot be read either. */
+  async reconstructColumn(segment: number, column: number, offset: number, buf: Buffer, source?: ReconstructSource): Promise<void> {
     this.checkAddress(segment, column, offset, buf.length);
-    await this.readParity(segment, offset, buf);
+    const lost = (what: string): never => {
+      throw new DataLostError(`segment ${segment} column ${column} bytes ${offset}..${offset + buf.length - 1} cannot be rebuilt: ${what}`, { segment, column, offset, length: buf.length });
+    };
+    if (source) source.parity.copy(buf);
+    else if (!(await this.readParity(segment, offset, buf))) lost(`the parity disk ${this.layout.parityDisk(segment)} is unreadable too`);
+    const cb = this.layout.columnBytes;
     const tmp = Buffer.alloc(buf.length);
     for (let c = 0; c < this.layout.dataColumns; c++) {
       if (c === column) continue;
-      await this.readColumn(segment, c, offset, tmp);
-      xorInto(buf, tmp);
+      // with a fill point, bytes of column c at or past it are zeros in this segment's life
+      const logicalEnd = source ? Math.max(0, Math.min(buf.length, source.fillBytes - c * cb - offset)) : buf.length;
+      if (logicalEnd <= 0) continue;
+      const part = tmp.subarray(0, logicalEnd);
+      if (!(await this.readColumnDirect(segment, c, offset, part))) lost(`disk ${this.layout.dataDisk(segment, c)} (column ${c}) is unreadable too`);
+      xorInto(buf.subarray(0, logicalEnd), part);
     }
   }
 
@@ -138,15 +242,42 @@ export class DiskArray {
     const disks = [...this.dirty];
     this.dirty.clear();
     try {
-      await Promise.all(disks.map((d) => this.files[d].sync()));
+      await Promise.all(disks.map((d) => this.files[d]?.sync()));
     } catch (err) {
       for (const d of disks) this.dirty.add(d);
       throw err;
     }
   }
 
+  /** Replaces a failed disk by a new blank sparse file and starts writing to it (`rebuilding`);
+   * reads keep reconstructing it until `finishRebuild`. */
+  async beginRebuild(disk: number, freshFile: boolean): Promise<void> {
+    assert(disk >= 0 && disk < this.layout.disks, 'disk index');
+    if (freshFile || !this.files[disk]) {
+      await this.files[disk]?.close().catch(() => undefined);
+      const p = diskPath(this.dir, disk);
+      this.files[disk] = await this.disks.replace(p, this.layout.diskBytes);
+    }
+    this.health[disk] = 'rebuilding';
+    await this.writeSuperblocks(this.superblock.body.label);
+  }
+
+  markRebuilding(disk: number): void {
+    if (this.files[disk] && this.health[disk] !== 'missing') this.health[disk] = 'rebuilding';
+  }
+
+  finishRebuild(disk: number): void {
+    assert(this.health[disk] === 'rebuilding', 'finishing a rebuild that was started');
+    this.health[disk] = 'ok';
+  }
+
+  async syncDisk(disk: number): Promise<void> {
+    this.dirty.delete(disk);
+    await this.files[disk]?.sync();
+  }
+
   async close(): Promise<void> {
-    await Promise.all(this.files.map((f) => f.close()));
+    await Promise.all(this.files.map((f) => f?.close()));
   }
 }
 

@@ -17,6 +17,8 @@ export interface DiskFile {
 export interface DiskSystem {
   /** Creates a new sparse file of `sizeBytes`; fails if it exists. */
   create(path: string, sizeBytes: number): Promise<DiskFile>;
+  /** Replaces whatever is at `path` (a failed disk) with a new blank sparse file. */
+  replace(path: string, sizeBytes: number): Promise<DiskFile>;
   /** Opens an existing file for reading and writing. */
   open(path: string): Promise<DiskFile>;
   exists(path: string): boolean;

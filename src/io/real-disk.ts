@@ -74,6 +74,15 @@ export const realDisks: DiskSystem = {
     return new RealDiskFile(path, sizeBytes, fd);
   },
 
+  async replace(path, sizeBytes) {
+    try {
+      fs.rmSync(path, { force: true });
+    } catch (err) {
+      throw ioError('remove', path, err as NodeJS.ErrnoException);
+    }
+    return realDisks.create(path, sizeBytes);
+  },
+
   async open(path) {
     let fd: number;
     try {

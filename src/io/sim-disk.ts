@@ -130,6 +130,11 @@ export class SimDiskSystem implements DiskSystem {
     return new SimDiskFile(path, sizeBytes, this, file);
   }
 
+  async replace(path: string, sizeBytes: number): Promise<DiskFile> {
+    this.files.delete(path);
+    return this.create(path, sizeBytes);
+  }
+
   async open(path: string): Promise<DiskFile> {
     const file = this.files.get(path);
     if (!file) throw new NotFoundError(`disk file ${path} is missing`, { path });
@@ -203,6 +208,21 @@ export class SimDiskSystem implements DiskSystem {
 
   remove(path: string): void {
     this.files.delete(path);
+  }
+
+  /** Cuts a file short (both images), as a truncated disk. */
+  truncate(path: string, lengthBytes: number): void {
+    const file = this.files.get(path);
+    if (!file) return;
+    const medium = new SparseImage(lengthBytes);
+    const buf = Buffer.alloc(Math.min(lengthBytes, 1 << 20));
+    for (let at = 0; at < lengthBytes; at += buf.length) {
+      const n = Math.min(buf.length, lengthBytes - at);
+      file.medium.read(buf.subarray(0, n), at);
+      medium.write(buf.subarray(0, n), at);
+    }
+    medium.lengthBytes = lengthBytes;
+    this.files.set(path, new SimFile(medium));
   }
 
   /** Replaces a file's content with zeros (both images), as a replaced blank disk. */

@@ -4,13 +4,14 @@
 
 import { xorInto } from '../array/parity';
 import type { LsaEngine } from './engine';
+import { collectorOf } from './collector';
 import { ENTRY_WORDS } from './directory';
 import { RECORD_HEADER_BYTES, isTrimLike, tryDecodeHeader } from './record-format';
 import { crc32 } from 'node:zlib';
 
 export type ProblemKind =
   | 'bad-record' | 'crc-mismatch' | 'wrong-record' | 'dangling-entry'
-  | 'live-bytes' | 'trim-refs' | 'parity-mismatch' | 'read-error';
+  | 'live-bytes' | 'trim-refs' | 'parity-mismatch' | 'read-error' | 'disk-failed' | 'lost';
 
 export interface Problem {
   kind: ProblemKind;
@@ -26,6 +27,9 @@ export interface Problem {
 
 export interface CheckReport {
   ok: boolean;
+  degraded: boolean;
+  repaired: number;
+  unrepaired: number;
   problems: Problem[];
   tracksChecked: number;
   recordsChecked: number;
@@ -38,16 +42,26 @@ export interface CheckOptions {
   onProgress?: (done: number, total: number, what: string) => void;
   /** Stop collecting after this many problems (the report says how many were seen). */
   problemsMax?: number;
+  /** Fix what one column's worth of damage allows: rebuild damaged records from parity and
+   * move their segments' live data away; rewrite parity that disagrees with good data. */
+  repair?: boolean;
 }
 
 export async function checkArray(engine: LsaEngine, opts: CheckOptions = {}): Promise<CheckReport> {
-  const report: CheckReport = { ok: true, problems: [], tracksChecked: 0, recordsChecked: 0, segmentsChecked: 0, parityChecked: 0 };
+  const report: CheckReport = {
+    ok: true, degraded: engine.array.degraded, repaired: 0, unrepaired: 0,
+    problems: [], tracksChecked: 0, recordsChecked: 0, segmentsChecked: 0, parityChecked: 0,
+  };
   const problemsMax = opts.problemsMax ?? 1000;
   const add = (p: Problem): void => {
     report.ok = false;
     if (report.problems.length < problemsMax) report.problems.push(p);
   };
   const layout = engine.layout;
+  engine.array.health.forEach((h, disk) => {
+    if (h !== 'ok') add({ kind: 'disk-failed', disk, message: `disk ${disk} is ${h}: reads are rebuilt from parity; replace it with: lsa rebuild --dir ${engine.dir} --disk ${disk}` });
+  });
+  const damaged = new Set<number>();
   const live = new Array<number>(layout.segments).fill(0);
   const refs = new Array<number>(layout.segments).fill(0);
   const totalTracks = [...engine.volumesById.values()].reduce((s, v) => s + v.tracks, 0);
@@ -74,24 +88,28 @@ export async function checkArray(engine: LsaEngine, opts: CheckOptions = {}): Pr
       try {
         rec = await engine.readRecordBytes(e);
       } catch (err) {
-        add({ kind: 'read-error', message: `volume ${v.row.name} track ${t}: ${(err as Error).message}`, ...where });
+        add({ kind: (err as { code?: string }).code === 'LSA_DATA_LOST' ? 'lost' : 'read-error', message: `volume ${v.row.name} track ${t}: ${(err as Error).message}`, ...where });
+        damaged.add(seg);
         continue;
       }
       report.recordsChecked++;
       const h = tryDecodeHeader(rec, 0);
       if (!h) {
         add({ kind: 'bad-record', message: `volume ${v.row.name} track ${t}: no valid record header at segment ${seg} slot ${e.slot}`, ...where, length: e.recordBytes });
+        damaged.add(seg);
         continue;
       }
       const covers = h.track <= t && t < h.track + h.trackCount;
       if (h.volumeId !== v.row.id || !covers || h.seq !== e.seq || h.flags !== e.flags || h.payloadBytes !== e.payloadBytes) {
         add({ kind: 'wrong-record', message: `volume ${v.row.name} track ${t}: segment ${seg} slot ${e.slot} holds volume ${h.volumeId} track ${h.track} seq ${h.seq}, expected seq ${e.seq}`, ...where });
+        damaged.add(seg);
         continue;
       }
       if (h.payloadBytes > 0) {
         const payload = rec.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + h.payloadBytes);
         if (crc32(payload) !== h.payloadCrc || h.payloadCrc !== e.payloadCrc) {
           add({ kind: 'crc-mismatch', message: `volume ${v.row.name} track ${t}: payload CRC mismatch at segment ${seg} slot ${e.slot}`, ...where, length: e.recordBytes });
+          damaged.add(seg);
         }
       }
     }
@@ -106,21 +124,65 @@ export async function checkArray(engine: LsaEngine, opts: CheckOptions = {}): Pr
       add({ kind: 'trim-refs', segment: s, message: `segment ${s} (${row.state}) records ${row.trimRefs} trim references, the directory has ${refs[s]}` });
     }
   }
-  if (opts.parity ?? true) {
+  // parity can only be verified with every disk readable
+  if ((opts.parity ?? true) && !engine.array.degraded) {
     const closed = engine.segments.rows.filter((r) => r.state === 'closed' && !engine.isInMemory(r.index));
     for (let i = 0; i < closed.length; i++) {
       opts.onProgress?.(i, closed.length, 'parity');
-      const mismatch = await parityMismatch(engine, closed[i].index);
+      const s = closed[i].index;
+      const mismatch = await parityMismatch(engine, s);
       report.parityChecked++;
       if (mismatch >= 0) {
+        damaged.add(s);
         add({
-          kind: 'parity-mismatch', segment: closed[i].index, disk: layout.parityDisk(closed[i].index), offset: mismatch,
-          message: `segment ${closed[i].index}: parity does not match the data columns (first difference at column byte ${mismatch})`,
+          kind: 'parity-mismatch', segment: s, disk: layout.parityDisk(s), offset: mismatch,
+          message: `segment ${s}: parity does not match the data columns (first difference at column byte ${mismatch})`,
         });
       }
     }
   }
+  if (opts.repair && damaged.size > 0) await repairSegments(engine, [...damaged], report);
+  for (const p of report.problems) if (!p.repaired) report.unrepaired++;
+  report.ok = report.unrepaired === 0;
   return report;
+}
+
+/** Repair: move every live record out of each damaged segment (damaged records are rebuilt
+ * from parity on the way) and free it; a segment whose records are all good but whose parity
+ * disagrees gets its parity rewritten. Marks the problems it fixed. */
+async function repairSegments(engine: LsaEngine, segments: number[], report: CheckReport): Promise<void> {
+  const collector = collectorOf(engine);
+  const fixed = new Set<number>();
+  for (const s of segments) {
+    const row = engine.segments.row(s);
+    if (row.state !== 'closed') continue;
+    const onlyParity = report.problems.every((p) => p.segment !== s || p.kind === 'parity-mismatch');
+    if (onlyParity && !engine.array.degraded) {
+      await rewriteParity(engine, s);
+      fixed.add(s);
+      continue;
+    }
+    if (collector && (await collector.evacuate([s])) === 1) fixed.add(s);
+  }
+  await engine.flush();
+  for (const p of report.problems) {
+    if (p.segment !== undefined && fixed.has(p.segment) && p.kind !== 'disk-failed') {
+      p.repaired = true;
+      report.repaired++;
+    }
+  }
+}
+
+async function rewriteParity(engine: LsaEngine, segment: number): Promise<void> {
+  const cb = engine.layout.columnBytes;
+  const parity = Buffer.alloc(cb);
+  const col = Buffer.alloc(cb);
+  for (let c = 0; c < engine.layout.dataColumns; c++) {
+    await engine.array.readColumn(segment, c, 0, col);
+    xorInto(parity, col);
+  }
+  await engine.array.writeParity(segment, 0, parity);
+  await engine.array.sync();
 }
 
 /** First column byte where parity disagrees with the data columns, or -1. */
@@ -128,11 +190,12 @@ export async function parityMismatch(engine: LsaEngine, segment: number): Promis
   const cb = engine.layout.columnBytes;
   const acc = Buffer.alloc(cb);
   const col = Buffer.alloc(cb);
-  await engine.array.readParity(segment, 0, acc);
+  if (!(await engine.array.readParity(segment, 0, acc))) return -1;
   for (let c = 0; c < engine.layout.dataColumns; c++) {
     await engine.array.readColumn(segment, c, 0, col);
     xorInto(acc, col);
   }
+  if (acc.equals(Buffer.alloc(cb))) return -1;
   for (let i = 0; i < cb; i++) if (acc[i] !== 0) return i;
   return -1;
 }

@@ -12,6 +12,7 @@
 import type { LsaEngine, RoomMaker } from './engine';
 import { makeGcPolicy, type GcPolicy, type GcPolicyName } from './gc-policy';
 import { recordBytes } from './record-format';
+import { relocateFromDirectory, relocateScanned } from './relocate';
 
 /** Victims per batch (one commit per batch). */
 export const GC_BATCH_MAX = 4;
@@ -92,12 +93,28 @@ export class Collector implements RoomMaker {
       victims.push(s);
     }
     if (victims.length === 0) return 0;
+    return this.evacuate(victims);
+  }
+
+  /** Moves every live record out of `victims` (closed segments), commits, frees them. A
+   * record that fails its CRC is rebuilt from parity first (the engine's read path repairs
+   * and rewrites it); one that cannot be rebuilt keeps its segment closed. Returns how many
+   * segments were freed. */
+  async evacuate(victims: number[]): Promise<number> {
+    const e = this.engine;
     for (const s of victims) e.segments.transition(s, 'collecting');
     const freed: number[] = [];
     try {
       for (const s of victims) {
         const data = await e.readSegmentData(s, 0, e.layout.segmentDataBytes);
-        const moved = e.relocateLive(s, data, this.policy.byAge);
+        let moved = relocateScanned(e, s, data, this.policy.byAge);
+        const row = e.segments.row(s);
+        if (row.liveBytes > 0 || row.trimRefs > 0) {
+          // the scan missed live data (a damaged header or payload): go by the directory,
+          // rebuilding damaged records from parity
+          const again = await relocateFromDirectory(e, s);
+          moved = { records: moved.records + again.records, bytes: moved.bytes + again.bytes, corrupt: again.corrupt };
+        }
         this.counters.recordsMoved += moved.records;
         this.counters.bytesMoved += moved.bytes;
         this.counters.corruptRecordsSkipped += moved.corrupt;
@@ -109,7 +126,7 @@ export class Collector implements RoomMaker {
           e.releaseSegment(s);
           freed.push(s);
         } else {
-          e.segments.transition(s, 'closed'); // something could not be moved (damaged record)
+          e.segments.transition(s, 'closed'); // something could not be moved (damaged beyond parity)
         }
       }
     } catch (err) {

@@ -8,7 +8,8 @@
 // Concurrency: JavaScript runs one task at a time, so every mutation of the directory and the
 // segment table happens in one synchronous block; only disk I/O awaits.
 
-import { ClosedError, CorruptionError, InvalidArgumentError, OutOfSpaceError, assert } from '../errors';
+import { ClosedError, CorruptionError, DataLostError, InvalidArgumentError, LsaError, OutOfSpaceError, assert } from '../errors';
+import { silentLogger, type Logger } from '../util/log';
 import type { DiskArray } from '../array/disk-array';
 import { xorInto } from '../array/parity';
 import type { Layout } from '../array/geometry';
@@ -16,7 +17,7 @@ import type { Clock } from '../io/clock';
 import type { LockFile } from '../io/lock-file';
 import { VolumeDirectory, type Entry } from './directory';
 import { MemSegment } from './mem-segment';
-import type { NvramStore, PageWrite, VolumeRow } from './nvram';
+import { PARITY_PAGE_BYTES, type NvramStore, type PageWrite, type ParityPageWrite, type VolumeRow } from './nvram';
 import {
   RECORD_FLAG_TRIM, RECORD_FLAG_ZERO, RECORD_HEADER_BYTES, TRIM_TRACKS_MAX,
   encodeHeader, isTrimLike, recordBytes, tryDecodeHeader, type RecordHeader,
@@ -95,7 +96,10 @@ export class LsaEngine {
   /** Segments whose bytes are (also) in memory: the open one and sealed ones not yet written. */
   private mem = new Map<number, MemSegment>();
   private open = new Map<number, MemSegment>();
+  /** Segments with partial parity rows in NVRAM (dropped once their full parity is on disk). */
+  private parityInNvram = new Set<number>();
   placement: Placement = defaultPlacement;
+  log: Logger = silentLogger;
   roomMaker: RoomMaker | null = null;
   private sealedQueue: MemSegment[] = [];
   private flushWaiters: Waiter[] = [];
@@ -134,15 +138,29 @@ export class LsaEngine {
   /** Brings the open segment's committed bytes back into memory after a restart. */
   async resumeOpenSegment(segment: number, fillBytes: number): Promise<void> {
     const mem = new MemSegment(segment, this.layout);
+    let parity: Buffer | null = null;
+    if (this.array.degraded) {
+      // its parity is not on disk yet: NVRAM holds it (written with each commit)
+      parity = Buffer.alloc(this.layout.columnBytes);
+      this.nvram.forEachParityPage(segment, (pageNo, bytes) => bytes.copy(parity!, pageNo * PARITY_PAGE_BYTES));
+    }
     for (const p of mem.pieces(0, fillBytes)) {
-      await this.array.readColumn(segment, p.column, p.offset, mem.buffer.subarray(p.start, p.end));
+      const source = parity ? { parity: parity.subarray(p.offset, p.offset + p.end - p.start), fillBytes } : undefined;
+      await this.array.readColumn(segment, p.column, p.offset, mem.buffer.subarray(p.start, p.end), source);
     }
     mem.fill = fillBytes;
     mem.written = fillBytes;
+    mem.committed = fillBytes;
+    this.parityInNvram.add(segment);
     this.mem.set(segment, mem);
     const stream = this.segments.row(segment).stream;
     if (this.open.has(stream) || stream < 0 || stream >= STREAMS) this.seal(mem); // a second open segment of one stream: close it
     else this.open.set(stream, mem);
+  }
+
+  /** Segments NVRAM holds partial parity for (from the last commit before a restart). */
+  noteNvramParity(segments: number[]): void {
+    for (const s of segments) this.parityInNvram.add(s);
   }
 
   // ---- writes ----
@@ -200,7 +218,9 @@ export class LsaEngine {
   }
 
   /** Appends one record; returns its segment and slot. Synchronous. */
-  private append(stream: number, flags: number, volumeId: number, track: number, trackCount: number, payload: Buffer | null, seq: number, crcKnown = -1): { segment: number; slot: number; bytes: number; crc: number } {
+  /** Appends one record to a stream's open segment. Host writes go through writeTracks; the
+   * collector and repair call this directly. */
+  appendRecord(stream: number, flags: number, volumeId: number, track: number, trackCount: number, payload: Buffer | null, seq: number, crcKnown = -1): { segment: number; slot: number; bytes: number; crc: number } {
     const payloadBytes = payload ? payload.length : 0;
     const bytes = recordBytes(payloadBytes);
     let mem = this.open.get(stream);
@@ -290,7 +310,7 @@ export class LsaEngine {
       const payload = data.subarray(i * tb, (i + 1) * tb);
       const old = dir.get(track);
       const stream = this.placement.hostStream(volumeId, track, old.segment === 0 ? -1 : old.seq, seq);
-      const r = this.append(stream, 0, volumeId, track, 1, payload, seq);
+      const r = this.appendRecord(stream, 0, volumeId, track, 1, payload, seq);
       this.unlink(old);
       dir.set(track, { segment: r.segment, slot: r.slot, recordBytes: r.bytes, payloadCrc: r.crc, flags: 0, payloadBytes: tb, seq });
       this.segments.addLive(r.segment, r.bytes);
@@ -317,7 +337,7 @@ export class LsaEngine {
 
   private appendTrim(v: VolumeState, firstTrack: number, count: number, flags: number): void {
     const seq = this.nextSeq++;
-    const r = this.append(STREAM_HOST, flags, v.row.id, firstTrack, count, null, seq);
+    const r = this.appendRecord(STREAM_HOST, flags, v.row.id, firstTrack, count, null, seq);
     const dir = v.directory;
     for (let t = firstTrack; t < firstTrack + count; t++) {
       this.unlink(dir.get(t));
@@ -326,70 +346,7 @@ export class LsaEngine {
     this.segments.addTrimRefs(r.segment, count);
   }
 
-  // ---- the collector's move ----
-
-  /** Records found in a segment's data area, in slot order (a scan stops at the first bytes
-   * in a column that are not a valid header: the zero tail of the column). */
-  scanRecords(data: Buffer): { slot: number; header: RecordHeader }[] {
-    const cb = this.layout.columnBytes;
-    const out: { slot: number; header: RecordHeader }[] = [];
-    for (let c = 0; c < this.layout.dataColumns; c++) {
-      const end = (c + 1) * cb;
-      for (let pos = c * cb; pos + RECORD_HEADER_BYTES <= end;) {
-        const h = tryDecodeHeader(data, pos);
-        if (!h) break;
-        const bytes = recordBytes(h.payloadBytes);
-        if (pos + bytes > end) break;
-        out.push({ slot: pos, header: h });
-        pos += bytes;
-      }
-    }
-    return out;
-  }
-
-  /** Tracks of a record that the directory still points at (the record is live if any). */
-  liveTracksOf(segment: number, slot: number, h: RecordHeader): number[] {
-    const v = this.volumesById.get(h.volumeId);
-    if (!v) return [];
-    const dir = v.directory;
-    const out: number[] = [];
-    const end = Math.min(v.tracks, h.track + (isTrimLike(h.flags) ? h.trackCount : 1));
-    for (let t = h.track; t < end; t++) {
-      if (dir.segmentOf(t) === segment && dir.slotOf(t) === slot && dir.seqOf(t) === h.seq) out.push(t);
-    }
-    return out;
-  }
-
-  /** Moves the live records of a victim segment (its whole data area in `data`) to the
-   * collector's stream. Synchronous, so liveness is decided and acted on at one instant.
-   * A record whose payload fails its CRC is left in place (the victim then stays closed). */
-  relocateLive(victim: number, data: Buffer, byAge: boolean): { records: number; bytes: number; corrupt: number } {
-    const found = this.scanRecords(data).map((r) => ({ ...r, tracks: this.liveTracksOf(victim, r.slot, r.header) })).filter((r) => r.tracks.length > 0);
-    if (byAge) found.sort((a, b) => a.header.seq - b.header.seq);
-    const result = { records: 0, bytes: 0, corrupt: 0 };
-    for (const r of found) {
-      const h = r.header;
-      const payload = h.payloadBytes > 0 ? data.subarray(r.slot + RECORD_HEADER_BYTES, r.slot + RECORD_HEADER_BYTES + h.payloadBytes) : null;
-      if (payload && crc32(payload) !== h.payloadCrc) {
-        result.corrupt++;
-        continue;
-      }
-      const moved = this.append(this.placement.gcStream(h.seq, this.nextSeq), h.flags, h.volumeId, h.track, h.trackCount, payload, h.seq, h.payloadCrc);
-      const dir = this.volumesById.get(h.volumeId)!.directory;
-      for (const t of r.tracks) dir.relocate(t, moved.segment, moved.slot);
-      if (isTrimLike(h.flags)) {
-        this.segments.addTrimRefs(victim, -r.tracks.length);
-        this.segments.addTrimRefs(moved.segment, r.tracks.length);
-      } else {
-        this.segments.addLive(victim, -moved.bytes);
-        this.segments.addLive(moved.segment, moved.bytes);
-        result.bytes += h.payloadBytes;
-      }
-      result.records++;
-    }
-    this.stats.gcBytesMoved += result.bytes;
-    return result;
-  }
+  // ---- the collector's side (the moves themselves are in relocate.ts) ----
 
   /** Records the collector can surely place before it runs out of free segments. */
   gcRecordsAvailable(bytes: number): number {
@@ -413,7 +370,9 @@ export class LsaEngine {
 
   // ---- reads ----
 
-  /** Reads one whole track into `out` at `at`. Zeros for tracks never written or trimmed. */
+  /** Reads one whole track into `out` at `at`. Zeros for tracks never written or trimmed.
+   * A record that fails its checks is rebuilt from parity, returned, and rewritten elsewhere;
+   * if that is impossible the read fails with an error naming the volume and byte range. */
   async readTrack(volumeId: number, track: number, out: Buffer, at: number): Promise<void> {
     this.checkUsable();
     const tb = this.layout.trackBytes;
@@ -426,28 +385,76 @@ export class LsaEngine {
         out.fill(0, at, at + tb);
         return;
       }
-      const rec = await this.readRecordBytes(e);
-      const h = tryDecodeHeader(rec, 0);
+      const where = { volume: v.row.name, track, segment: e.segment, slot: e.slot, offset: track * tb, length: tb };
+      const range = `volume ${v.row.name} bytes ${track * tb}..${(track + 1) * tb - 1} (track ${track})`;
+      let rec: Buffer | null = null;
+      let cause: unknown = null;
+      try {
+        rec = await this.readRecordBytes(e);
+      } catch (err) {
+        if (!(err instanceof LsaError) || (err.code !== 'LSA_IO' && err.code !== 'LSA_DATA_LOST')) throw err;
+        cause = err;
+      }
       const moved = dir.segmentOf(track) !== e.segment || dir.seqOf(track) !== e.seq;
-      if (!h || h.volumeId !== volumeId || h.track !== track || h.seq !== e.seq || h.payloadBytes !== e.payloadBytes) {
-        if (moved && attempt < 100) continue; // rewritten or moved while we read: look again
-        throw new CorruptionError(
-          `volume ${v.row.name} track ${track} (bytes ${track * tb}..${(track + 1) * tb - 1}): the record at segment ${e.segment} slot ${e.slot} is not the one the directory expects`,
-          { volume: v.row.name, track, segment: e.segment, slot: e.slot, offset: track * tb, length: tb },
-        );
+      const payload = rec ? this.payloadIfValid(rec, volumeId, track, e) : null;
+      if (payload) {
+        payload.copy(out, at);
+        return;
       }
-      const payload = rec.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + h.payloadBytes);
-      if (crc32(payload) !== h.payloadCrc || h.payloadCrc !== e.payloadCrc) {
-        if (moved && attempt < 100) continue;
-        throw new CorruptionError(
-          `volume ${v.row.name} track ${track} (bytes ${track * tb}..${(track + 1) * tb - 1}): payload CRC mismatch in segment ${e.segment} slot ${e.slot}`,
-          { volume: v.row.name, track, segment: e.segment, slot: e.slot, offset: track * tb, length: tb },
-        );
+      if (moved && attempt < 100) continue; // rewritten or moved while we read: look again
+      const repaired = await this.rebuildRecord(e);
+      const fixed = repaired ? this.payloadIfValid(repaired, volumeId, track, e) : null;
+      if (fixed && repaired) {
+        this.rewriteRepaired(v, track, e, repaired, range);
+        fixed.copy(out, at);
+        return;
       }
-      assert(payload.length === tb, 'uncompressed payload is one track');
-      payload.copy(out, at);
-      return;
+      if (cause instanceof LsaError && cause.code === 'LSA_IO') throw cause; // the disk failed, and parity could not stand in
+      if (cause instanceof DataLostError || (!this.mem.has(e.segment) && this.array.degraded)) {
+        throw new DataLostError(`${range} is lost: segment ${e.segment} has more damaged columns than parity can rebuild`, where, cause ?? undefined);
+      }
+      throw new CorruptionError(`${range}: the record at segment ${e.segment} slot ${e.slot} is damaged and parity cannot rebuild it`, where, cause ?? undefined);
     }
+  }
+
+  /** The payload of a record if it is the one the entry expects and its CRC holds. */
+  private payloadIfValid(rec: Buffer, volumeId: number, track: number, e: Entry): Buffer | null {
+    const h = tryDecodeHeader(rec, 0);
+    if (!h || h.volumeId !== volumeId || h.track !== track || h.seq !== e.seq || h.payloadBytes !== e.payloadBytes) return null;
+    const payload = rec.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + h.payloadBytes);
+    if (crc32(payload) !== h.payloadCrc || h.payloadCrc !== e.payloadCrc) return null;
+    assert(payload.length === this.layout.trackBytes, 'uncompressed payload is one track');
+    return payload;
+  }
+
+  /** The record's bytes rebuilt from the other columns and parity, or null if impossible. */
+  async rebuildRecord(e: Entry): Promise<Buffer | null> {
+    if (this.mem.has(e.segment)) return null; // in memory: there is nothing to rebuild from
+    const cb = this.layout.columnBytes;
+    const column = Math.floor(e.slot / cb);
+    const buf = Buffer.alloc(e.recordBytes);
+    try {
+      await this.array.reconstructColumn(e.segment, column, e.slot - column * cb, buf);
+    } catch (err) {
+      if (err instanceof LsaError && (err.code === 'LSA_DATA_LOST' || err.code === 'LSA_IO')) return null;
+      throw err;
+    }
+    return buf;
+  }
+
+  /** Writes a record rebuilt from parity to a new place and points the directory at it. */
+  private rewriteRepaired(v: VolumeState, track: number, e: Entry, rec: Buffer, range: string): void {
+    const dir = v.directory;
+    if (dir.segmentOf(track) !== e.segment || dir.slotOf(track) !== e.slot || dir.seqOf(track) !== e.seq) return;
+    const h = tryDecodeHeader(rec, 0)!;
+    const payload = rec.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + h.payloadBytes);
+    if (this.gcRecordsAvailable(e.recordBytes) < 1) return; // no room now: the next read repairs it again
+    const moved = this.appendRecord(this.placement.gcStream(h.seq, this.nextSeq), h.flags, h.volumeId, h.track, h.trackCount, payload, h.seq, h.payloadCrc);
+    dir.relocate(track, moved.segment, moved.slot);
+    this.segments.addLive(e.segment, -moved.bytes);
+    this.segments.addLive(moved.segment, moved.bytes);
+    this.stats.recordsRepaired++;
+    this.log.warn('record rebuilt from parity and rewritten', { range, from: `segment ${e.segment} slot ${e.slot}`, to: `segment ${moved.segment} slot ${moved.slot}` });
   }
 
   /** The bytes of the record an entry points at, from memory or from its data column. */
@@ -556,6 +563,9 @@ export class LsaEngine {
   private async groupCommit(): Promise<void> {
     const waiters = this.flushWaiters.splice(0, this.flushWaiters.length);
     const opens = [...this.open.values()].map((mem) => ({ mem, fill: mem.fill }));
+    const parityPages = this.partialParity(opens);
+    const openSegments = new Set(opens.map((o) => o.mem.segment));
+    const parityDropped = [...this.parityInNvram].filter((s) => !openSegments.has(s));
     const pages: PageWrite[] = [];
     for (const v of this.volumesById.values()) {
       for (const p of v.directory.takeDirtyPages()) pages.push({ volumeId: v.row.id, pageNo: p.pageNo, bytes: p.bytes });
@@ -566,13 +576,35 @@ export class LsaEngine {
     try {
       await Promise.all(opens.map((o) => this.writeRange(o.mem, o.fill)));
       await this.array.sync();
-      this.nvram.commit({ pages, segments: rows, meta });
+      this.nvram.commit({ pages, segments: rows, meta, parityPages, parityDropped });
       this.stats.commits++;
+      for (const s of parityDropped) this.parityInNvram.delete(s);
+      for (const o of opens) {
+        o.mem.committed = o.fill;
+        this.parityInNvram.add(o.mem.segment);
+      }
     } catch (err) {
       this.wake(waiters, err);
       throw err;
     }
     this.wake(waiters, null);
+  }
+
+  /** NVRAM parity pages for what each open segment gained since its last commit. */
+  private partialParity(opens: { mem: MemSegment; fill: number }[]): ParityPageWrite[] {
+    const out: ParityPageWrite[] = [];
+    const pb = PARITY_PAGE_BYTES;
+    for (const { mem, fill } of opens) {
+      if (fill <= mem.committed) continue;
+      const pagesTouched = new Set<number>();
+      for (const p of mem.pieces(mem.committed, fill)) {
+        for (let pg = Math.floor(p.offset / pb); pg * pb < p.offset + (p.end - p.start); pg++) pagesTouched.add(pg);
+      }
+      for (const pageNo of pagesTouched) {
+        out.push({ segment: mem.segment, pageNo, bytes: mem.parityOf(pageNo * pb, Math.min(this.layout.columnBytes, (pageNo + 1) * pb)) });
+      }
+    }
+    return out;
   }
 
   metaSnapshot(): Record<string, string> {

@@ -3,10 +3,13 @@
 // columns. `written` is how far (in segment data bytes) the buffer has reached the disks.
 
 import type { Layout } from '../array/geometry';
+import { xorInto } from '../array/parity';
 
 export class MemSegment {
   fill = 0;
   written = 0;
+  /** Fill point as of the last commit: the partial parity in NVRAM covers [0, committed). */
+  committed = 0;
   sealed = false;
   readonly buffer: Buffer;
 
@@ -34,6 +37,18 @@ export class MemSegment {
     if (column >= this.layout.dataColumns) return 0;
     const inColumn = Math.floor((cb - (this.fill - column * cb)) / bytes);
     return inColumn + (this.layout.dataColumns - column - 1) * Math.floor(cb / bytes);
+  }
+
+  /** Parity of the logical content (zeros past `fill`) over column bytes [from, to). */
+  parityOf(from: number, to: number): Buffer {
+    const cb = this.layout.columnBytes;
+    const out = Buffer.alloc(to - from);
+    for (let c = 0; c < this.layout.dataColumns; c++) {
+      const start = c * cb + from;
+      if (start >= this.fill) break;
+      xorInto(out, this.buffer.subarray(start, c * cb + to));
+    }
+    return out;
   }
 
   /** Splits the data range [from, to) into per-column pieces. */

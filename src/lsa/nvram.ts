@@ -19,10 +19,24 @@ export interface PageWrite {
   bytes: Buffer;
 }
 
+/** A page of the partial parity of an open segment (NVRAM closes the RAID write hole: the
+ * open segment's parity lives here, committed with the directory, until the segment is
+ * sealed and its full parity column is on disk). */
+export interface ParityPageWrite {
+  segment: number;
+  pageNo: number;
+  bytes: Buffer;
+}
+
+export const PARITY_PAGE_BYTES = 4096;
+
 export interface NvramCommit {
   pages: PageWrite[];
   segments: SegmentRow[];
   meta: Record<string, string>;
+  parityPages?: ParityPageWrite[];
+  /** Segments whose partial parity is no longer needed (sealed, parity on disk). */
+  parityDropped?: number[];
   volumesAdded?: VolumeRow[];
   volumesRemoved?: number[];
 }
@@ -34,6 +48,8 @@ export interface NvramStore {
   volumes(): VolumeRow[];
   segments(): SegmentRow[];
   forEachPage(volumeId: number, visit: (pageNo: number, bytes: Buffer) => void): void;
+  forEachParityPage(segment: number, visit: (pageNo: number, bytes: Buffer) => void): void;
+  paritySegments(): number[];
   commit(c: NvramCommit): void;
   close(): void;
 }
@@ -47,6 +63,7 @@ export class MemoryNvram implements NvramStore {
   private volumeRows = new Map<number, VolumeRow>();
   private segmentRows = new Map<number, SegmentRow>();
   private pages = new Map<string, Buffer>();
+  private parity = new Map<number, Map<number, Buffer>>();
   commits = 0;
 
   meta(): Map<string, string> {
@@ -66,7 +83,21 @@ export class MemoryNvram implements NvramStore {
     for (const [k, v] of this.pages) if (k.startsWith(prefix)) visit(Number(k.slice(prefix.length)), Buffer.from(v));
   }
 
+  forEachParityPage(segment: number, visit: (pageNo: number, bytes: Buffer) => void): void {
+    for (const [p, b] of this.parity.get(segment) ?? []) visit(p, Buffer.from(b));
+  }
+
+  paritySegments(): number[] {
+    return [...this.parity.keys()];
+  }
+
   commit(c: NvramCommit): void {
+    for (const s of c.parityDropped ?? []) this.parity.delete(s);
+    for (const p of c.parityPages ?? []) {
+      let m = this.parity.get(p.segment);
+      if (!m) this.parity.set(p.segment, (m = new Map()));
+      m.set(p.pageNo, Buffer.from(p.bytes));
+    }
     for (const v of c.volumesAdded ?? []) this.volumeRows.set(v.id, { ...v });
     for (const id of c.volumesRemoved ?? []) {
       this.volumeRows.delete(id);

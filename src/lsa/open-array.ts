@@ -100,7 +100,7 @@ export async function createArray(dir: string, opts: CreateOptions = {}): Promis
 export async function openArray(dir: string, opts: OpenOptions = {}): Promise<LsaEngine> {
   const disks = opts.disks ?? realDisks;
   const clock = opts.clock ?? systemClock;
-  if (!disks.exists(diskPath(dir, 0)) && !fileExists(joinPath(dir, NVRAM_FILE))) {
+  if (!disks.exists(diskPath(dir, 0)) && !disks.exists(diskPath(dir, 1)) && !fileExists(joinPath(dir, NVRAM_FILE))) {
     throw new NotFoundError(`no array in ${dir} (create one with: lsa init --dir ${dir})`, { dir });
   }
   const lock = takeLock(dir, opts);
@@ -149,6 +149,9 @@ async function recover(engine: LsaEngine, nvram: NvramStore, array: DiskArray): 
     });
   }
   for (const row of nvram.segments()) engine.segments.load(row);
+  engine.noteNvramParity(nvram.paritySegments());
+  const rebuild = meta.get('rebuild');
+  if (rebuild) array.markRebuilding((JSON.parse(rebuild) as { disk: number }).disk);
   engine.nextSeq = Number(meta.get('nextSeq') ?? '1') + SEQ_GAP_ON_OPEN;
   const stats = meta.get('stats');
   if (stats) Object.assign(engine.stats, JSON.parse(stats));

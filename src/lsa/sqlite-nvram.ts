@@ -28,6 +28,12 @@ CREATE TABLE IF NOT EXISTS directory_pages (
   entries   BLOB NOT NULL,
   PRIMARY KEY (volume_id, page_no)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS open_parity (
+  segment INTEGER NOT NULL,
+  page_no INTEGER NOT NULL,
+  bytes   BLOB NOT NULL,
+  PRIMARY KEY (segment, page_no)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS segments (
   idx          INTEGER PRIMARY KEY,
   state        TEXT NOT NULL,
@@ -51,6 +57,8 @@ export class SqliteNvram implements NvramStore {
   private putVolume: Database.Statement;
   private delVolume: Database.Statement;
   private delPages: Database.Statement;
+  private putParity: Database.Statement;
+  private delParity: Database.Statement;
   private commitTx: (c: NvramCommit) => void;
 
   /** Opens (or with `create`, creates) the file. A damaged file is a CorruptionError that
@@ -92,6 +100,8 @@ export class SqliteNvram implements NvramStore {
     this.putVolume = this.db.prepare('INSERT INTO volumes (id, name, capacity_bytes, created_at_ms, compress) VALUES (?, ?, ?, ?, ?)');
     this.delVolume = this.db.prepare('DELETE FROM volumes WHERE id = ?');
     this.delPages = this.db.prepare('DELETE FROM directory_pages WHERE volume_id = ?');
+    this.putParity = this.db.prepare('INSERT OR REPLACE INTO open_parity (segment, page_no, bytes) VALUES (?, ?, ?)');
+    this.delParity = this.db.prepare('DELETE FROM open_parity WHERE segment = ?');
     this.commitTx = this.db.transaction((c: NvramCommit) => {
       for (const v of c.volumesAdded ?? []) this.putVolume.run(v.id, v.name, v.capacityBytes, v.createdAtMs, v.compress);
       for (const id of c.volumesRemoved ?? []) {
@@ -99,6 +109,8 @@ export class SqliteNvram implements NvramStore {
         this.delPages.run(id);
       }
       for (const p of c.pages) this.putPage.run(p.volumeId, p.pageNo, p.bytes);
+      for (const seg of c.parityDropped ?? []) this.delParity.run(seg);
+      for (const p of c.parityPages ?? []) this.putParity.run(p.segment, p.pageNo, p.bytes);
       for (const r of c.segments) this.putSegment.run(r.index, r.state, r.liveBytes, r.trimRefs, r.fillBytes, r.seqLast, r.closedAtMs, r.stream);
       for (const [k, v] of Object.entries(c.meta)) this.putMeta.run(k, v);
     });
@@ -132,6 +144,15 @@ export class SqliteNvram implements NvramStore {
   forEachPage(volumeId: number, visit: (pageNo: number, bytes: Buffer) => void): void {
     const stmt = this.db.prepare('SELECT page_no, entries FROM directory_pages WHERE volume_id = ?').raw(true);
     for (const row of stmt.iterate(volumeId) as Iterable<[number, Buffer]>) visit(row[0], row[1]);
+  }
+
+  forEachParityPage(segment: number, visit: (pageNo: number, bytes: Buffer) => void): void {
+    const stmt = this.db.prepare('SELECT page_no, bytes FROM open_parity WHERE segment = ?').raw(true);
+    for (const row of stmt.iterate(segment) as Iterable<[number, Buffer]>) visit(row[0], row[1]);
+  }
+
+  paritySegments(): number[] {
+    return (this.db.prepare('SELECT DISTINCT segment FROM open_parity').raw(true).all() as [number][]).map((r) => r[0]);
   }
 
   commit(c: NvramCommit): void {

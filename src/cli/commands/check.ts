@@ -6,19 +6,25 @@ import { Progress } from '../progress';
 export const checkCommand: Command = {
   name: 'check',
   summary: 'verify every live record (header, CRC), the directory, segment accounting and parity; exit 0 only when clean',
-  usage: 'lsa check [--dir DIR] [--json] [--quiet]',
-  options: { dir: DIR_OPTION, json: JSON_OPTION, quiet: QUIET_OPTION },
+  usage: 'lsa check [--dir DIR] [--repair] [--json] [--quiet]',
+  options: {
+    dir: DIR_OPTION,
+    repair: { type: 'boolean', default: false, description: 'fix what one column of damage per segment allows (rebuild from parity, move data, rewrite parity)' },
+    json: JSON_OPTION,
+    quiet: QUIET_OPTION,
+  },
   async run(ctx) {
     const json = flag(ctx, 'json');
     const engine = await openArray(str(ctx, 'dir'));
     const progress = new Progress('check', json || flag(ctx, 'quiet'));
     try {
-      const report = await checkArray(engine, { onProgress: (d, t, w) => progress.update(d, t, w) });
+      const report = await checkArray(engine, { repair: flag(ctx, 'repair'), onProgress: (d, t, w) => progress.update(d, t, w) });
       progress.done();
       if (json) printJson(ctx, report);
       else {
-        ctx.out.write(`${report.ok ? 'clean' : `${report.problems.length} problem(s)`}: ${report.tracksChecked} tracks, ${report.recordsChecked} records, ${report.segmentsChecked} segments, parity of ${report.parityChecked} closed segments\n`);
-        for (const p of report.problems) ctx.out.write(`  ${p.kind}: ${p.message}\n`);
+        const status = report.ok ? (report.repaired ? `repaired ${report.repaired} problem(s)` : 'clean') : `${report.unrepaired} problem(s)${report.repaired ? `, ${report.repaired} repaired` : ''}`;
+        ctx.out.write(`${status}: ${report.tracksChecked} tracks, ${report.recordsChecked} records, ${report.segmentsChecked} segments, parity of ${report.parityChecked} closed segments${report.degraded ? ' (degraded: parity not verifiable)' : ''}\n`);
+        for (const p of report.problems) ctx.out.write(`  ${p.kind}${p.repaired ? ' (repaired)' : ''}: ${p.message}\n`);
       }
       return report.ok ? 0 : 1;
     } finally {

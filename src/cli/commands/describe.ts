@@ -8,13 +8,15 @@ export interface ArrayDescription {
   arrayId: string;
   geometry: { disks: number; dataDisks: number; columnBytes: number; diskBytes: number; trackBytes: number; segments: number; dataSegments: number };
   nvram: string;
+  degraded: boolean;
+  disks: { index: number; health: string }[];
   openSegment: number;
   segmentCounts: { free: number; open: number; closed: number; collecting: number };
   segments: { index: number; state: string; parityDisk: number; liveBytes: number; trimRefs: number; fillBytes: number; utilization: number; closedAtMs: number }[];
   volumes: { id: number; name: string; capacityBytes: number; tracks: number; allocatedTracks: number; compress: string }[];
   stats: {
     hostBytesWritten: number; hostBytesTrimmed: number; gcBytesMoved: number; segmentsCollected: number;
-    writeAmplification: number; commits: number; nextSeq: number;
+    writeAmplification: number; commits: number; nextSeq: number; recordsRepaired: number;
   };
   utilizationHistogram: { from: number; to: number; segments: number }[];
 }
@@ -46,6 +48,8 @@ export function describeArray(engine: LsaEngine): ArrayDescription {
       segments: l.segments, dataSegments: l.dataSegments,
     },
     nvram: engine.nvram.location,
+    degraded: engine.array.degraded,
+    disks: engine.array.health.map((health, index) => ({ index, health })),
     openSegment: engine.openSegmentIndex,
     segmentCounts: {
       free: engine.segments.countIn('free'), open: engine.segments.countIn('open'),
@@ -59,6 +63,7 @@ export function describeArray(engine: LsaEngine): ArrayDescription {
     stats: {
       hostBytesWritten: st.hostBytesWritten, hostBytesTrimmed: st.hostBytesTrimmed, gcBytesMoved: st.gcBytesMoved,
       segmentsCollected: st.segmentsCollected, writeAmplification: Number(wa.toFixed(4)), commits: st.commits, nextSeq: engine.nextSeq,
+      recordsRepaired: st.recordsRepaired,
     },
     utilizationHistogram: histogram,
   };

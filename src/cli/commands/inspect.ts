@@ -25,7 +25,8 @@ export function renderText(info: ArrayDescription): string {
   const g = info.geometry;
   const c = info.segmentCounts;
   const lines = [
-    `array ${info.dir} (${info.arrayId})`,
+    `array ${info.dir} (${info.arrayId})${info.degraded ? '  DEGRADED' : ''}`,
+    ...(info.degraded ? [`  disks      ${info.disks.map((d) => `${d.index}:${d.health}`).join(' ')}  (rebuild with: lsa rebuild --dir ${info.dir} --disk I)`] : []),
     `  geometry   ${g.disks} disks (${g.dataDisks} data + 1 rotating parity) x ${formatSize(g.diskBytes)}, columns ${formatSize(g.columnBytes)}, tracks ${formatSize(g.trackBytes)}`,
     `  segments   ${g.dataSegments} data segments: ${c.free} free, ${c.open} open${info.openSegment > 0 ? ` (#${info.openSegment})` : ''}, ${c.closed} closed, ${c.collecting} collecting`,
     `  written    host ${formatApprox(info.stats.hostBytesWritten)}, trimmed ${formatApprox(info.stats.hostBytesTrimmed)}, collector moved ${formatApprox(info.stats.gcBytesMoved)} (${info.stats.segmentsCollected} segments)`,

@@ -1,0 +1,141 @@
+// Moving live records out of a segment, for the collector and for repair. Two ways to find
+// them:
+//   - scan: parse the segment's data area column by column (fast; a column's scan stops at the
+//     first bytes that are not a valid header, which is normally its zero tail);
+//   - directory: every directory entry that points into the segment (slow, a full walk of the
+//     directories; used when a scan could not account for all live data, e.g. after bit rot
+//     in a header), reading each record through parity reconstruction when it fails its checks.
+// Each move is synchronous: liveness is decided and acted on at one instant.
+
+import { crc32 } from 'node:zlib';
+import { ENTRY_WORDS, type Entry } from './directory';
+import type { LsaEngine } from './engine';
+import { RECORD_HEADER_BYTES, isTrimLike, recordBytes, tryDecodeHeader, type RecordHeader } from './record-format';
+
+export interface MoveResult {
+  records: number;
+  bytes: number;
+  corrupt: number;
+}
+
+/** Records found in a segment's data area, in slot order. */
+export function scanRecords(engine: LsaEngine, data: Buffer): { slot: number; header: RecordHeader }[] {
+  const cb = engine.layout.columnBytes;
+  const out: { slot: number; header: RecordHeader }[] = [];
+  for (let c = 0; c < engine.layout.dataColumns; c++) {
+    const end = (c + 1) * cb;
+    for (let pos = c * cb; pos + RECORD_HEADER_BYTES <= end;) {
+      const h = tryDecodeHeader(data, pos);
+      if (!h) break;
+      const bytes = recordBytes(h.payloadBytes);
+      if (pos + bytes > end) break;
+      out.push({ slot: pos, header: h });
+      pos += bytes;
+    }
+  }
+  return out;
+}
+
+/** Tracks of a record that the directory still points at (the record is live if any). */
+export function liveTracksOf(engine: LsaEngine, segment: number, slot: number, h: RecordHeader): number[] {
+  const v = engine.volumesById.get(h.volumeId);
+  if (!v) return [];
+  const dir = v.directory;
+  const out: number[] = [];
+  const end = Math.min(v.tracks, h.track + (isTrimLike(h.flags) ? h.trackCount : 1));
+  for (let t = h.track; t < end; t++) {
+    if (dir.segmentOf(t) === segment && dir.slotOf(t) === slot && dir.seqOf(t) === h.seq) out.push(t);
+  }
+  return out;
+}
+
+/** Moves one record (already checked) to the collector's stream; synchronous. */
+function moveOne(engine: LsaEngine, victim: number, h: RecordHeader, payload: Buffer | null, tracks: number[]): number {
+  const moved = engine.appendRecord(engine.placement.gcStream(h.seq, engine.nextSeq), h.flags, h.volumeId, h.track, h.trackCount, payload, h.seq, h.payloadCrc);
+  const dir = engine.volumesById.get(h.volumeId)!.directory;
+  for (const t of tracks) dir.relocate(t, moved.segment, moved.slot);
+  if (isTrimLike(h.flags)) {
+    engine.segments.addTrimRefs(victim, -tracks.length);
+    engine.segments.addTrimRefs(moved.segment, tracks.length);
+    return 0;
+  }
+  engine.segments.addLive(victim, -moved.bytes);
+  engine.segments.addLive(moved.segment, moved.bytes);
+  return h.payloadBytes;
+}
+
+/** Moves the live records a scan of `data` (the victim's whole data area) finds. Records
+ * whose payload fails its CRC stay, counted as corrupt. */
+export function relocateScanned(engine: LsaEngine, victim: number, data: Buffer, byAge: boolean): MoveResult {
+  const found = scanRecords(engine, data)
+    .map((r) => ({ ...r, tracks: liveTracksOf(engine, victim, r.slot, r.header) }))
+    .filter((r) => r.tracks.length > 0);
+  if (byAge) found.sort((a, b) => a.header.seq - b.header.seq);
+  const result: MoveResult = { records: 0, bytes: 0, corrupt: 0 };
+  for (const r of found) {
+    const h = r.header;
+    const payload = h.payloadBytes > 0 ? data.subarray(r.slot + RECORD_HEADER_BYTES, r.slot + RECORD_HEADER_BYTES + h.payloadBytes) : null;
+    if (payload && crc32(payload) !== h.payloadCrc) {
+      result.corrupt++;
+      continue;
+    }
+    result.bytes += moveOne(engine, victim, h, payload, r.tracks);
+    result.records++;
+  }
+  engine.stats.gcBytesMoved += result.bytes;
+  return result;
+}
+
+/** Directory entries pointing into `segment`, one per record (slot). */
+function entriesIn(engine: LsaEngine, segment: number): { volumeId: number; track: number; entry: Entry }[] {
+  const bySlot = new Map<number, { volumeId: number; track: number; entry: Entry }>();
+  for (const v of engine.volumesById.values()) {
+    const words = v.directory.words;
+    for (let t = 0; t < v.tracks; t++) {
+      if (words[t * ENTRY_WORDS] !== segment) continue;
+      const slot = words[t * ENTRY_WORDS + 1];
+      if (!bySlot.has(slot)) bySlot.set(slot, { volumeId: v.row.id, track: t, entry: v.directory.get(t) });
+    }
+  }
+  return [...bySlot.values()];
+}
+
+function validFor(rec: Buffer, volumeId: number, track: number, e: Entry): RecordHeader | null {
+  const h = tryDecodeHeader(rec, 0);
+  if (!h || h.volumeId !== volumeId || h.seq !== e.seq || h.flags !== e.flags || h.payloadBytes !== e.payloadBytes) return null;
+  const covers = h.track <= track && track < h.track + (isTrimLike(h.flags) ? h.trackCount : 1);
+  if (!covers) return null;
+  if (h.payloadBytes > 0 && crc32(rec.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + h.payloadBytes)) !== h.payloadCrc) return null;
+  return h;
+}
+
+/** Moves every record the directory still points at in `victim`, rebuilding from parity any
+ * that fails its checks. What cannot be rebuilt stays (counted as corrupt). */
+export async function relocateFromDirectory(engine: LsaEngine, victim: number): Promise<MoveResult> {
+  const result: MoveResult = { records: 0, bytes: 0, corrupt: 0 };
+  for (const { volumeId, track, entry } of entriesIn(engine, victim)) {
+    let rec: Buffer | null = null;
+    try {
+      rec = await engine.readRecordBytes(entry);
+    } catch {
+      rec = null;
+    }
+    let h = rec ? validFor(rec, volumeId, track, entry) : null;
+    if (!h) {
+      rec = await engine.rebuildRecord(entry);
+      h = rec ? validFor(rec, volumeId, track, entry) : null;
+      if (h) engine.stats.recordsRepaired++;
+    }
+    if (!h || !rec) {
+      result.corrupt++;
+      continue;
+    }
+    const tracks = liveTracksOf(engine, victim, entry.slot, h); // now, after the awaits
+    if (tracks.length === 0) continue;
+    const payload = h.payloadBytes > 0 ? rec.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + h.payloadBytes) : null;
+    result.bytes += moveOne(engine, victim, h, payload, tracks);
+    result.records++;
+  }
+  engine.stats.gcBytesMoved += result.bytes;
+  return result;
+}
