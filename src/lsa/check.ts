@@ -114,6 +114,7 @@ export async function checkArray(engine: LsaEngine, opts: CheckOptions = {}): Pr
       }
     }
   }
+  for (const p of engine.pending.rows()) live[p.segment] += p.recordBytes;
   for (let s = 1; s < layout.segments; s++) {
     const row = engine.segments.row(s);
     report.segmentsChecked++;

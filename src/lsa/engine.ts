@@ -23,6 +23,7 @@ import {
   encodeHeader, isTrimLike, recordBytes, tryDecodeHeader, type RecordHeader,
 } from './record-format';
 import { SegmentTable } from './segment-table';
+import { PendingDirectory } from './pending';
 import { crc32 } from 'node:zlib';
 
 /** Sealed segments waiting for the destager; writers wait when this many are queued. */
@@ -46,6 +47,32 @@ export const defaultPlacement: Placement = {
   hostStream: () => STREAM_HOST,
   gcStream: () => STREAM_HOST,
 };
+
+/** One host update, as the remote copy ships it: `count` tracks from `track`; data records
+ * carry sequences seq .. seq + count - 1 in order, a TRIM/ZERO record one sequence. */
+export interface UpdateEvent {
+  volumeId: number;
+  track: number;
+  count: number;
+  kind: 'write' | 'trim' | 'zero';
+  data: Buffer | null;
+  seq: number;
+  timestampMs: number;
+}
+
+/** The primary side of a remote copy listens here. */
+export interface UpdateListener {
+  /** Called synchronously right after an update is appended; a returned promise makes the
+   * host write wait for it (synchronous remote copy). */
+  onUpdate(u: UpdateEvent): Promise<void> | void;
+  /** After each commit: every update with a sequence below `committedBefore` is durable. */
+  onCommit(committedBefore: number): void;
+}
+
+/** Records kept alive by someone other than the volume directory (snapshots). */
+export interface RecordPins {
+  isPinned(volumeId: number, track: number, segment: number, slot: number): boolean;
+}
 
 /** The collector, as the engine sees it: asked to make room when a write finds none. */
 export interface RoomMaker {
@@ -99,6 +126,11 @@ export class LsaEngine {
   /** Segments with partial parity rows in NVRAM (dropped once their full parity is on disk). */
   private parityInNvram = new Set<number>();
   placement: Placement = defaultPlacement;
+  updateListener: UpdateListener | null = null;
+  readonly pending = new PendingDirectory();
+  /** More NVRAM meta keys committed with every commit (the remote copy's watermarks). */
+  readonly extraMeta: Record<string, string> = {};
+  pins: RecordPins | null = null;
   log: Logger = silentLogger;
   roomMaker: RoomMaker | null = null;
   private sealedQueue: MemSegment[] = [];
@@ -156,6 +188,11 @@ export class LsaEngine {
     const stream = this.segments.row(segment).stream;
     if (this.open.has(stream) || stream < 0 || stream >= STREAMS) this.seal(mem); // a second open segment of one stream: close it
     else this.open.set(stream, mem);
+  }
+
+  /** Something changed that the next commit must carry. */
+  markChanged(): void {
+    this.changedSinceCommit = true;
   }
 
   /** Segments NVRAM holds partial parity for (from the last commit before a restart). */
@@ -274,8 +311,9 @@ export class LsaEngine {
   }
 
   /** Drops whatever a track's directory entry pointed at from its segment's accounting. */
-  private unlink(e: Entry): void {
+  unlink(e: Entry, volumeId: number, track: number): void {
     if (e.segment === 0) return;
+    if (this.pins?.isPinned(volumeId, track, e.segment, e.slot)) return; // a snapshot still holds it
     if (isTrimLike(e.flags)) this.segments.addTrimRefs(e.segment, -1);
     else this.segments.addLive(e.segment, -e.recordBytes);
   }
@@ -297,26 +335,40 @@ export class LsaEngine {
     }
     await this.ensureSpace(records, recordBytes(tb));
     const dir = v.directory;
+    const waits: Promise<void>[] = [];
+    const listener = this.updateListener;
+    const now = listener ? this.clock.nowMs() : 0;
     for (let i = 0; i < count;) {
       const track = firstTrack + i;
       if (isZero[i]) {
         let run = 1;
         while (i + run < count && isZero[i + run] && run < TRIM_TRACKS_MAX) run++;
-        this.appendTrim(v, track, run, RECORD_FLAG_ZERO);
+        const seq = this.appendTrim(v, track, run, RECORD_FLAG_ZERO);
+        const w = listener?.onUpdate({ volumeId, track, count: run, kind: 'zero', data: null, seq, timestampMs: now });
+        if (w) waits.push(w);
         i += run;
         continue;
       }
-      const seq = this.nextSeq++;
-      const payload = data.subarray(i * tb, (i + 1) * tb);
-      const old = dir.get(track);
-      const stream = this.placement.hostStream(volumeId, track, old.segment === 0 ? -1 : old.seq, seq);
-      const r = this.appendRecord(stream, 0, volumeId, track, 1, payload, seq);
-      this.unlink(old);
-      dir.set(track, { segment: r.segment, slot: r.slot, recordBytes: r.bytes, payloadCrc: r.crc, flags: 0, payloadBytes: tb, seq });
-      this.segments.addLive(r.segment, r.bytes);
-      i++;
+      const runStart = i;
+      const seqFirst = this.nextSeq;
+      for (; i < count && !isZero[i]; i++) {
+        const t = firstTrack + i;
+        const seq = this.nextSeq++;
+        const payload = data.subarray(i * tb, (i + 1) * tb);
+        const old = dir.get(t);
+        const stream = this.placement.hostStream(volumeId, t, old.segment === 0 ? -1 : old.seq, seq);
+        const r = this.appendRecord(stream, 0, volumeId, t, 1, payload, seq);
+        this.unlink(old, volumeId, t);
+        dir.set(t, { segment: r.segment, slot: r.slot, recordBytes: r.bytes, payloadCrc: r.crc, flags: 0, payloadBytes: tb, seq });
+        this.segments.addLive(r.segment, r.bytes);
+      }
+      const w = listener?.onUpdate({
+        volumeId, track: firstTrack + runStart, count: i - runStart, kind: 'write', data: data.subarray(runStart * tb, i * tb), seq: seqFirst, timestampMs: now,
+      });
+      if (w) waits.push(w);
     }
     this.stats.hostBytesWritten += data.length;
+    if (waits.length > 0) await Promise.all(waits);
   }
 
   /** Trims (TRIM) or zeroes (ZERO, allocated zeros) whole tracks. */
@@ -327,23 +379,39 @@ export class LsaEngine {
     await this.waitForRoom();
     // a trim frees space, so it may dip into the collector's reserve (all but one segment)
     await this.ensureSpace(Math.ceil(count / TRIM_TRACKS_MAX), recordBytes(0), 1);
+    const waits: Promise<void>[] = [];
+    const listener = this.updateListener;
+    const now = listener ? this.clock.nowMs() : 0;
     for (let done = 0; done < count;) {
       const run = Math.min(TRIM_TRACKS_MAX, count - done);
-      this.appendTrim(v, firstTrack + done, run, zero ? RECORD_FLAG_ZERO : RECORD_FLAG_TRIM);
+      const seq = this.appendTrim(v, firstTrack + done, run, zero ? RECORD_FLAG_ZERO : RECORD_FLAG_TRIM);
+      const w = listener?.onUpdate({ volumeId, track: firstTrack + done, count: run, kind: zero ? 'zero' : 'trim', data: null, seq, timestampMs: now });
+      if (w) waits.push(w);
       done += run;
     }
     this.stats.hostBytesTrimmed += count * this.layout.trackBytes;
+    if (waits.length > 0) await Promise.all(waits);
   }
 
-  private appendTrim(v: VolumeState, firstTrack: number, count: number, flags: number): void {
+  private appendTrim(v: VolumeState, firstTrack: number, count: number, flags: number): number {
     const seq = this.nextSeq++;
     const r = this.appendRecord(STREAM_HOST, flags, v.row.id, firstTrack, count, null, seq);
+    this.pointAtTrim(v, firstTrack, count, flags, seq, r.segment, r.slot, r.bytes);
+    return seq;
+  }
+
+  /** Points tracks at a trim record (those whose entry is older than `seq`); returns how many. */
+  pointAtTrim(v: VolumeState, firstTrack: number, count: number, flags: number, seq: number, segment: number, slot: number, bytes: number, onlyIfNewer = false): number {
     const dir = v.directory;
+    let n = 0;
     for (let t = firstTrack; t < firstTrack + count; t++) {
-      this.unlink(dir.get(t));
-      dir.set(t, { segment: r.segment, slot: r.slot, recordBytes: r.bytes, payloadCrc: 0, flags, payloadBytes: 0, seq });
+      if (onlyIfNewer && dir.segmentOf(t) !== 0 && dir.seqOf(t) >= seq) continue;
+      this.unlink(dir.get(t), v.row.id, t);
+      dir.set(t, { segment, slot, recordBytes: bytes, payloadCrc: 0, flags, payloadBytes: 0, seq });
+      n++;
     }
-    this.segments.addTrimRefs(r.segment, count);
+    this.segments.addTrimRefs(segment, n);
+    return n;
   }
 
   // ---- the collector's side (the moves themselves are in relocate.ts) ----
@@ -572,12 +640,15 @@ export class LsaEngine {
     }
     const rows = this.segments.takeDirtyRows();
     const meta = this.metaSnapshot();
+    const committedBefore = this.nextSeq;
+    const pending = this.pending.takeChanges();
     this.changedSinceCommit = false;
     try {
       await Promise.all(opens.map((o) => this.writeRange(o.mem, o.fill)));
       await this.array.sync();
-      this.nvram.commit({ pages, segments: rows, meta, parityPages, parityDropped });
+      this.nvram.commit({ pages, segments: rows, meta, parityPages, parityDropped, ...pending });
       this.stats.commits++;
+      this.updateListener?.onCommit(committedBefore);
       for (const s of parityDropped) this.parityInNvram.delete(s);
       for (const o of opens) {
         o.mem.committed = o.fill;
@@ -609,6 +680,7 @@ export class LsaEngine {
 
   metaSnapshot(): Record<string, string> {
     return {
+      ...this.extraMeta,
       nextSeq: String(this.nextSeq),
       stats: JSON.stringify(this.stats),
     };

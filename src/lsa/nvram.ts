@@ -4,6 +4,7 @@
 // SQLite, durable when it returns (WAL, synchronous=FULL).
 
 import type { SegmentRow } from './segment-table';
+import type { PendingRow } from './pending';
 
 export interface VolumeRow {
   id: number;
@@ -37,6 +38,9 @@ export interface NvramCommit {
   parityPages?: ParityPageWrite[];
   /** Segments whose partial parity is no longer needed (sealed, parity on disk). */
   parityDropped?: number[];
+  /** Write-pending directory rows added or moved, and removed (by sequence). */
+  pendingPut?: PendingRow[];
+  pendingDeleted?: { seq: number; track: number }[];
   volumesAdded?: VolumeRow[];
   volumesRemoved?: number[];
 }
@@ -50,6 +54,7 @@ export interface NvramStore {
   forEachPage(volumeId: number, visit: (pageNo: number, bytes: Buffer) => void): void;
   forEachParityPage(segment: number, visit: (pageNo: number, bytes: Buffer) => void): void;
   paritySegments(): number[];
+  pendingRows(): PendingRow[];
   commit(c: NvramCommit): void;
   close(): void;
 }
@@ -64,6 +69,7 @@ export class MemoryNvram implements NvramStore {
   private segmentRows = new Map<number, SegmentRow>();
   private pages = new Map<string, Buffer>();
   private parity = new Map<number, Map<number, Buffer>>();
+  private pending = new Map<string, PendingRow>();
   commits = 0;
 
   meta(): Map<string, string> {
@@ -91,7 +97,13 @@ export class MemoryNvram implements NvramStore {
     return [...this.parity.keys()];
   }
 
+  pendingRows(): PendingRow[] {
+    return [...this.pending.values()].map((r) => ({ ...r }));
+  }
+
   commit(c: NvramCommit): void {
+    for (const d of c.pendingDeleted ?? []) this.pending.delete(`${d.seq}/${d.track}`);
+    for (const r of c.pendingPut ?? []) this.pending.set(`${r.seq}/${r.track}`, { ...r });
     for (const s of c.parityDropped ?? []) this.parity.delete(s);
     for (const p of c.parityPages ?? []) {
       let m = this.parity.get(p.segment);

@@ -150,6 +150,7 @@ async function recover(engine: LsaEngine, nvram: NvramStore, array: DiskArray): 
   }
   for (const row of nvram.segments()) engine.segments.load(row);
   engine.noteNvramParity(nvram.paritySegments());
+  for (const row of nvram.pendingRows()) engine.pending.load(row);
   const rebuild = meta.get('rebuild');
   if (rebuild) array.markRebuilding((JSON.parse(rebuild) as { disk: number }).disk);
   engine.nextSeq = Number(meta.get('nextSeq') ?? '1') + SEQ_GAP_ON_OPEN;

@@ -49,6 +49,21 @@ export function liveTracksOf(engine: LsaEngine, segment: number, slot: number, h
   return out;
 }
 
+/** Moves a write-pending record (live until applied); synchronous. */
+function movePending(engine: LsaEngine, victim: number, slot: number, h: RecordHeader, payload: Buffer | null): number {
+  const row = engine.pending.at(victim, slot)!;
+  const moved = engine.appendRecord(engine.placement.gcStream(h.seq, engine.nextSeq), h.flags, h.volumeId, h.track, h.trackCount, payload, h.seq, h.payloadCrc);
+  engine.pending.move(row, moved.segment, moved.slot);
+  engine.segments.addLive(victim, -moved.bytes);
+  engine.segments.addLive(moved.segment, moved.bytes);
+  return h.payloadBytes;
+}
+
+function isPendingAt(engine: LsaEngine, segment: number, slot: number, h: RecordHeader): boolean {
+  const p = engine.pending.at(segment, slot);
+  return p !== undefined && p.seq === h.seq && p.volumeId === h.volumeId && p.track === h.track;
+}
+
 /** Moves one record (already checked) to the collector's stream; synchronous. */
 function moveOne(engine: LsaEngine, victim: number, h: RecordHeader, payload: Buffer | null, tracks: number[]): number {
   const moved = engine.appendRecord(engine.placement.gcStream(h.seq, engine.nextSeq), h.flags, h.volumeId, h.track, h.trackCount, payload, h.seq, h.payloadCrc);
@@ -68,8 +83,8 @@ function moveOne(engine: LsaEngine, victim: number, h: RecordHeader, payload: Bu
  * whose payload fails its CRC stay, counted as corrupt. */
 export function relocateScanned(engine: LsaEngine, victim: number, data: Buffer, byAge: boolean): MoveResult {
   const found = scanRecords(engine, data)
-    .map((r) => ({ ...r, tracks: liveTracksOf(engine, victim, r.slot, r.header) }))
-    .filter((r) => r.tracks.length > 0);
+    .map((r) => ({ ...r, tracks: liveTracksOf(engine, victim, r.slot, r.header), pending: isPendingAt(engine, victim, r.slot, r.header) }))
+    .filter((r) => r.tracks.length > 0 || r.pending);
   if (byAge) found.sort((a, b) => a.header.seq - b.header.seq);
   const result: MoveResult = { records: 0, bytes: 0, corrupt: 0 };
   for (const r of found) {
@@ -79,7 +94,7 @@ export function relocateScanned(engine: LsaEngine, victim: number, data: Buffer,
       result.corrupt++;
       continue;
     }
-    result.bytes += moveOne(engine, victim, h, payload, r.tracks);
+    result.bytes += r.pending ? movePending(engine, victim, r.slot, h, payload) : moveOne(engine, victim, h, payload, r.tracks);
     result.records++;
   }
   engine.stats.gcBytesMoved += result.bytes;
@@ -134,6 +149,23 @@ export async function relocateFromDirectory(engine: LsaEngine, victim: number): 
     if (tracks.length === 0) continue;
     const payload = h.payloadBytes > 0 ? rec.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + h.payloadBytes) : null;
     result.bytes += moveOne(engine, victim, h, payload, tracks);
+    result.records++;
+  }
+  for (const row of engine.pending.inSegment(victim)) {
+    const entry: Entry = { segment: row.segment, slot: row.slot, recordBytes: row.recordBytes, payloadCrc: row.payloadCrc, flags: row.flags, payloadBytes: row.payloadBytes, seq: row.seq };
+    let rec: Buffer | null = await engine.readRecordBytes(entry).catch(() => null);
+    let h = rec ? validFor(rec, row.volumeId, row.track, entry) : null;
+    if (!h) {
+      rec = await engine.rebuildRecord(entry);
+      h = rec ? validFor(rec, row.volumeId, row.track, entry) : null;
+    }
+    if (!h || !rec) {
+      result.corrupt++;
+      continue;
+    }
+    if (!isPendingAt(engine, victim, row.slot, h)) continue; // applied or moved meanwhile
+    const payload = h.payloadBytes > 0 ? rec.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + h.payloadBytes) : null;
+    result.bytes += movePending(engine, victim, row.slot, h, payload);
     result.records++;
   }
   engine.stats.gcBytesMoved += result.bytes;

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { CorruptionError, IoError } from '../errors';
 import type { NvramCommit, NvramStore, VolumeRow } from './nvram';
 import type { SegmentRow, SegmentState } from './segment-table';
+import type { PendingRow } from './pending';
 
 export const NVRAM_FILE = 'nvram.sqlite';
 export const NVRAM_SCHEMA_VERSION = 1;
@@ -34,6 +35,20 @@ CREATE TABLE IF NOT EXISTS open_parity (
   bytes   BLOB NOT NULL,
   PRIMARY KEY (segment, page_no)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS write_pending (
+  seq           INTEGER NOT NULL,
+  volume_id     INTEGER NOT NULL,
+  track         INTEGER NOT NULL,
+  track_count   INTEGER NOT NULL,
+  flags         INTEGER NOT NULL,
+  segment       INTEGER NOT NULL,
+  slot          INTEGER NOT NULL,
+  record_bytes  INTEGER NOT NULL,
+  payload_bytes INTEGER NOT NULL,
+  payload_crc   INTEGER NOT NULL,
+  timestamp_ms  INTEGER NOT NULL,
+  PRIMARY KEY (seq, track)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS segments (
   idx          INTEGER PRIMARY KEY,
   state        TEXT NOT NULL,
@@ -58,6 +73,8 @@ export class SqliteNvram implements NvramStore {
   private delVolume: Database.Statement;
   private delPages: Database.Statement;
   private putParity: Database.Statement;
+  private putPending: Database.Statement;
+  private delPending: Database.Statement;
   private delParity: Database.Statement;
   private commitTx: (c: NvramCommit) => void;
 
@@ -102,6 +119,10 @@ export class SqliteNvram implements NvramStore {
     this.delPages = this.db.prepare('DELETE FROM directory_pages WHERE volume_id = ?');
     this.putParity = this.db.prepare('INSERT OR REPLACE INTO open_parity (segment, page_no, bytes) VALUES (?, ?, ?)');
     this.delParity = this.db.prepare('DELETE FROM open_parity WHERE segment = ?');
+    this.putPending = this.db.prepare(
+      'INSERT OR REPLACE INTO write_pending (seq, volume_id, track, track_count, flags, segment, slot, record_bytes, payload_bytes, payload_crc, timestamp_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.delPending = this.db.prepare('DELETE FROM write_pending WHERE seq = ? AND track = ?');
     this.commitTx = this.db.transaction((c: NvramCommit) => {
       for (const v of c.volumesAdded ?? []) this.putVolume.run(v.id, v.name, v.capacityBytes, v.createdAtMs, v.compress);
       for (const id of c.volumesRemoved ?? []) {
@@ -110,6 +131,10 @@ export class SqliteNvram implements NvramStore {
       }
       for (const p of c.pages) this.putPage.run(p.volumeId, p.pageNo, p.bytes);
       for (const seg of c.parityDropped ?? []) this.delParity.run(seg);
+      for (const d of c.pendingDeleted ?? []) this.delPending.run(d.seq, d.track);
+      for (const r of c.pendingPut ?? []) {
+        this.putPending.run(r.seq, r.volumeId, r.track, r.trackCount, r.flags, r.segment, r.slot, r.recordBytes, r.payloadBytes, r.payloadCrc, r.timestampMs);
+      }
       for (const p of c.parityPages ?? []) this.putParity.run(p.segment, p.pageNo, p.bytes);
       for (const r of c.segments) this.putSegment.run(r.index, r.state, r.liveBytes, r.trimRefs, r.fillBytes, r.seqLast, r.closedAtMs, r.stream);
       for (const [k, v] of Object.entries(c.meta)) this.putMeta.run(k, v);
@@ -153,6 +178,14 @@ export class SqliteNvram implements NvramStore {
 
   paritySegments(): number[] {
     return (this.db.prepare('SELECT DISTINCT segment FROM open_parity').raw(true).all() as [number][]).map((r) => r[0]);
+  }
+
+  pendingRows(): PendingRow[] {
+    const rows = this.db.prepare('SELECT * FROM write_pending ORDER BY seq, track').all() as Record<string, number>[];
+    return rows.map((r) => ({
+      seq: r.seq, volumeId: r.volume_id, track: r.track, trackCount: r.track_count, flags: r.flags, segment: r.segment, slot: r.slot,
+      recordBytes: r.record_bytes, payloadBytes: r.payload_bytes, payloadCrc: r.payload_crc, timestampMs: r.timestamp_ms,
+    }));
   }
 
   commit(c: NvramCommit): void {

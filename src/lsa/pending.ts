@@ -1,0 +1,179 @@
+// The write-pending directory of a secondary subsystem (the seed's data mover): updates that
+// arrived from the primary are stored as records in this array's LSA right away, and listed
+// here (data id = volume and tracks, LSA address, the primary's sequence and timestamp) until
+// they can be applied to the volume directory in sequence order. Pending records count as
+// live for the collector (it moves them and updates their address here). The list is in
+// NVRAM, committed with the data it points at.
+
+import { assert } from '../errors';
+import { isTrimLike } from './record-format';
+import type { LsaEngine } from './engine';
+
+export interface PendingRow {
+  seq: number;
+  volumeId: number;
+  track: number;
+  trackCount: number;
+  flags: number;
+  segment: number;
+  slot: number;
+  recordBytes: number;
+  payloadBytes: number;
+  payloadCrc: number;
+  timestampMs: number;
+}
+
+export interface PendingChanges {
+  pendingPut: PendingRow[];
+  pendingDeleted: { seq: number; track: number }[];
+}
+
+/** A pending update is identified by its sequence and first track: a resync may send one trim
+ * record's sequence for several separate runs of tracks. */
+export function pendingKey(seq: number, track: number): string {
+  return `${seq}/${track}`;
+}
+
+export class PendingDirectory {
+  private byKey = new Map<string, PendingRow>();
+  private bySlot = new Map<string, string>();
+  private put = new Set<string>();
+  private deleted = new Map<string, { seq: number; track: number }>();
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  load(row: PendingRow): void {
+    const k = pendingKey(row.seq, row.track);
+    this.byKey.set(k, row);
+    this.bySlot.set(key(row.segment, row.slot), k);
+  }
+
+  add(row: PendingRow): void {
+    this.load(row);
+    const k = pendingKey(row.seq, row.track);
+    this.put.add(k);
+    this.deleted.delete(k);
+  }
+
+  has(seq: number, track: number): boolean {
+    return this.byKey.has(pendingKey(seq, track));
+  }
+
+  at(segment: number, slot: number): PendingRow | undefined {
+    const k = this.bySlot.get(key(segment, slot));
+    return k === undefined ? undefined : this.byKey.get(k);
+  }
+
+  remove(row: PendingRow): void {
+    const k = pendingKey(row.seq, row.track);
+    if (!this.byKey.delete(k)) return;
+    this.bySlot.delete(key(row.segment, row.slot));
+    this.put.delete(k);
+    this.deleted.set(k, { seq: row.seq, track: row.track });
+  }
+
+  move(row: PendingRow, segment: number, slot: number): void {
+    const k = pendingKey(row.seq, row.track);
+    assert(this.byKey.get(k) === row, 'moving a pending record that exists');
+    this.bySlot.delete(key(row.segment, row.slot));
+    row.segment = segment;
+    row.slot = slot;
+    this.bySlot.set(key(segment, slot), k);
+    this.put.add(k);
+  }
+
+  /** Rows in sequence order (then track). */
+  rows(): PendingRow[] {
+    return [...this.byKey.values()].sort((a, b) => a.seq - b.seq || a.track - b.track);
+  }
+
+  inSegment(segment: number): PendingRow[] {
+    return [...this.byKey.values()].filter((r) => r.segment === segment);
+  }
+
+  takeChanges(): PendingChanges {
+    const out = {
+      pendingPut: [...this.put].map((k) => ({ ...this.byKey.get(k)! })),
+      pendingDeleted: [...this.deleted.values()],
+    };
+    this.put.clear();
+    this.deleted.clear();
+    return out;
+  }
+}
+
+function key(segment: number, slot: number): string {
+  return `${segment}:${slot}`;
+}
+
+/** Stores a primary update as pending records (synchronously). Data tracks get sequences
+ * seq .. seq + count - 1, as on the primary. */
+export function storePending(engine: LsaEngine, u: { volumeId: number; track: number; count: number; kind: 'write' | 'trim' | 'zero'; data: Buffer | null; seq: number; timestampMs: number }, flags: number): void {
+  const tb = engine.layout.trackBytes;
+  const stream = 0;
+  if (u.kind === 'write') {
+    assert(u.data && u.data.length === u.count * tb, 'update data is whole tracks');
+    for (let i = 0; i < u.count; i++) {
+      const seq = u.seq + i;
+      if (engine.pending.has(seq, u.track + i)) continue; // a duplicate (replayed after a reconnect)
+      const payload = u.data.subarray(i * tb, (i + 1) * tb);
+      const r = engine.appendRecord(stream, 0, u.volumeId, u.track + i, 1, payload, seq);
+      engine.segments.addLive(r.segment, r.bytes);
+      engine.pending.add({
+        seq, volumeId: u.volumeId, track: u.track + i, trackCount: 1, flags: 0, segment: r.segment, slot: r.slot,
+        recordBytes: r.bytes, payloadBytes: tb, payloadCrc: r.crc, timestampMs: u.timestampMs,
+      });
+    }
+    return;
+  }
+  if (engine.pending.has(u.seq, u.track)) return;
+  const r = engine.appendRecord(stream, flags, u.volumeId, u.track, u.count, null, u.seq);
+  engine.segments.addLive(r.segment, r.bytes);
+  engine.pending.add({
+    seq: u.seq, volumeId: u.volumeId, track: u.track, trackCount: u.count, flags, segment: r.segment, slot: r.slot,
+    recordBytes: r.bytes, payloadBytes: 0, payloadCrc: 0, timestampMs: u.timestampMs,
+  });
+}
+
+/** Applies pending updates with sequence <= `through`, in sequence order, to the volume
+ * directories: a track takes an update only if it is newer than what it has. Synchronous.
+ * Returns how many pending rows were consumed. */
+export function applyPending(engine: LsaEngine, through: number, filter?: (row: PendingRow) => boolean): number {
+  let n = 0;
+  for (const row of engine.pending.rows()) {
+    if (row.seq > through) break;
+    if (filter && !filter(row)) continue;
+    engine.pending.remove(row);
+    n++;
+    const v = engine.volumesById.get(row.volumeId);
+    // pending bytes stop counting; what the directory takes counts again below
+    engine.segments.addLive(row.segment, -row.recordBytes);
+    if (!v) continue;
+    const dir = v.directory;
+    if (isTrimLike(row.flags)) {
+      const end = Math.min(v.tracks, row.track + row.trackCount);
+      engine.pointAtTrim(v, row.track, end - row.track, row.flags, row.seq, row.segment, row.slot, row.recordBytes, true);
+      continue;
+    }
+    if (row.track >= v.tracks) continue;
+    if (dir.segmentOf(row.track) !== 0 && dir.seqOf(row.track) >= row.seq) continue; // already newer
+    engine.unlink(dir.get(row.track), v.row.id, row.track);
+    dir.set(row.track, { segment: row.segment, slot: row.slot, recordBytes: row.recordBytes, payloadCrc: row.payloadCrc, flags: row.flags, payloadBytes: row.payloadBytes, seq: row.seq });
+    engine.segments.addLive(row.segment, row.recordBytes);
+  }
+  if (n > 0) engine.markChanged();
+  return n;
+}
+
+/** Forgets every pending update (after a reconnect the primary resends what is needed). */
+export function dropPending(engine: LsaEngine): number {
+  const rows = engine.pending.rows();
+  for (const row of rows) {
+    engine.pending.remove(row);
+    engine.segments.addLive(row.segment, -row.recordBytes);
+  }
+  if (rows.length > 0) engine.markChanged();
+  return rows.length;
+}

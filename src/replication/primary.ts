@@ -1,0 +1,382 @@
+// The primary subsystem's side of the remote copy. Every host update gets its write sequence
+// token from the engine (sequence + timestamp) and is shipped to the secondary at once. After
+// each local commit a COMMIT tells the secondary which sequences are durable here, so it never
+// applies an update the primary could still lose in a crash.
+//
+// After any (re)connection each volume is brought back by a resync that needs no log: the
+// out-of-sync tracks are those whose directory sequence is above what the secondary has
+// applied. The scan ships their current content, live updates flow beside it, and the pair is
+// duplex again once the secondary has applied past the point where the scan began.
+//
+// Modes: sync (a host write completes once the secondary has the update durably pending) and
+// async (completes after the local commit; shipping runs behind, bounded by --lag-max: past the
+// bound the volume stops shipping and falls back to resync, so the host never blocks).
+
+import * as net from 'node:net';
+import { ProtocolError } from '../errors';
+import type { LsaEngine, UpdateEvent, UpdateListener, VolumeState } from '../lsa/engine';
+import { isTrimLike, RECORD_FLAG_ZERO } from '../lsa/record-format';
+import type { Logger } from '../util/log';
+import { newNonce, proof, proofMatches, validNonce } from './auth';
+import { FramedSocket } from './framed-socket';
+import type { Frame } from './frame';
+import { MSG, PROTOCOL_VERSION_JSON, UPDATE_HEADER_BYTES, decodeJson, encodeUpdate } from './messages';
+import { assertPairTransition, type PairState } from './pair-state';
+
+export type ReplicationMode = 'sync' | 'async';
+
+export interface PrimaryOptions {
+  host: string;
+  port: number;
+  key: Buffer;
+  mode: ReplicationMode;
+  /** Bytes shipped but not yet acknowledged before an async volume falls back to resync. */
+  lagMaxBytes: number;
+  log: Logger;
+  reconnectMs?: number;
+}
+
+export interface PairStatus {
+  volume: string;
+  state: PairState;
+  mode: ReplicationMode;
+  lagSeq: number;
+  lagBytes: number;
+  outOfSyncTracks: number;
+  lastAppliedSeq: number;
+  copyProgress: number;
+  tracking: boolean;
+  error: string | null;
+  bytesShipped: number;
+}
+
+interface Pair {
+  v: VolumeState;
+  state: PairState;
+  applied: number;
+  lastSeq: number;
+  scanning: boolean;
+  scanFrom: number;
+  scanUpTo: number;
+  scanDone: number;
+  synced: boolean;
+  /** Updates were not shipped (lag bound or link trouble): a new scan is needed. */
+  dirty: boolean;
+  error: string | null;
+  bytesShipped: number;
+}
+
+interface Waiter {
+  frames: number;
+  resolve: () => void;
+}
+
+/** Scan frames between COMMITs during a resync, so the secondary applies as it goes. */
+const SCAN_COMMIT_EVERY = 256;
+
+export class PrimaryReplicator implements UpdateListener {
+  readonly pairs = new Map<number, Pair>();
+  private link: FramedSocket | null = null;
+  private ready = false;
+  private stopped = false;
+  private nonce = '';
+  private updateFrames = 0;
+  private receivedFrames = 0;
+  private waiters: Waiter[] = [];
+  private committedThrough = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private lastError: string | null = null;
+  private snapshotWaiters = new Map<number, (r: Record<string, unknown>) => void>();
+  private snapshotIds = 0;
+
+  constructor(readonly engine: LsaEngine, readonly opts: PrimaryOptions) {
+    for (const v of engine.volumesById.values()) this.addPair(v);
+    this.committedThrough = engine.nextSeq - 1;
+  }
+
+  private addPair(v: VolumeState): Pair {
+    const pair: Pair = {
+      v, state: 'simplex', applied: 0, lastSeq: 0, scanning: false, scanFrom: 0, scanUpTo: 0, scanDone: 0,
+      synced: false, dirty: false, error: null, bytesShipped: 0,
+    };
+    this.pairs.set(v.row.id, pair);
+    return pair;
+  }
+
+  start(): void {
+    this.engine.updateListener = this;
+    for (const p of this.pairs.values()) this.transition(p, 'suspended');
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.link?.close('primary shutting down');
+    this.releaseWaiters();
+  }
+
+  get connected(): boolean {
+    return this.ready;
+  }
+
+  private transition(p: Pair, to: PairState): void {
+    if (p.state === to) return;
+    assertPairTransition(p.v.row.name, p.state, to);
+    this.opts.log.info('pair state', { volume: p.v.row.name, from: p.state, to });
+    p.state = to;
+  }
+
+  // ---- connection ----
+
+  private connect(): void {
+    if (this.stopped) return;
+    const socket = net.connect({ host: this.opts.host, port: this.opts.port });
+    this.nonce = newNonce();
+    const link: FramedSocket = new FramedSocket(socket, (f) => this.onFrame(link, f), (reason) => this.onClosed(link, reason));
+    this.link = link;
+    socket.once('connect', () => link.sendJson(MSG.HELLO, { protocol: PROTOCOL_VERSION_JSON, role: 'primary', nonce: this.nonce }));
+  }
+
+  private onClosed(link: FramedSocket, reason: string): void {
+    if (this.link !== link) return;
+    if (this.ready || reason !== this.lastError) this.opts.log.warn('replica link down', { reason });
+    this.lastError = reason;
+    this.ready = false;
+    this.link = null;
+    for (const p of this.pairs.values()) {
+      p.scanning = false; // the scan of the old link sees its link is gone and stops
+      p.synced = false;
+      if (p.state !== 'simplex' && p.state !== 'suspended') this.transition(p, 'suspended');
+    }
+    this.releaseWaiters();
+    for (const [id, w] of this.snapshotWaiters) w({ id, error: `replica link lost: ${reason}` });
+    this.snapshotWaiters.clear();
+    if (!this.stopped) {
+      this.reconnectTimer = setTimeout(() => this.connect(), this.opts.reconnectMs ?? 500);
+      this.reconnectTimer.unref();
+    }
+  }
+
+  /** Sync writes waiting on a link that is gone complete now: their tracks are out of sync,
+   * which the next resync repairs. */
+  private releaseWaiters(): void {
+    for (const w of this.waiters.splice(0)) w.resolve();
+  }
+
+  private async onFrame(link: FramedSocket, f: Frame): Promise<void> {
+    if (!this.ready) {
+      if (f.type === MSG.CHALLENGE) {
+        const c = decodeJson<{ nonce: string; proof: string }>(f.payload, 'CHALLENGE', { nonce: 'string', proof: 'string' });
+        if (!validNonce(c.nonce)) throw new ProtocolError('CHALLENGE is malformed');
+        if (!proofMatches(proof(this.opts.key, 'secondary', this.nonce, c.nonce), c.proof)) {
+          this.opts.log.error('secondary refused: it failed authentication (wrong replication key?)');
+          throw new ProtocolError('authentication failed: the secondary does not hold this primary\'s replication key (check --key-file on both ends)');
+        }
+        link.sendJson(MSG.AUTH, { proof: proof(this.opts.key, 'primary', this.nonce, c.nonce) });
+        return;
+      }
+      if (f.type === MSG.READY) {
+        const r = decodeJson<{ trackBytes: number }>(f.payload, 'READY', { trackBytes: 'number' });
+        this.ready = true;
+        this.lastError = null;
+        this.updateFrames = 0;
+        this.receivedFrames = 0;
+        this.opts.log.info('replica link up', { secondary: `${this.opts.host}:${this.opts.port}`, mode: this.opts.mode, trackBytes: r.trackBytes });
+        for (const p of this.pairs.values()) {
+          link.sendJson(MSG.VOLUME, { id: p.v.row.id, name: p.v.row.name, capacityBytes: p.v.row.capacityBytes, trackBytes: this.engine.layout.trackBytes });
+        }
+        return;
+      }
+      throw new ProtocolError(`unexpected message type ${f.type} before the link is ready`);
+    }
+    switch (f.type) {
+      case MSG.VOLUME_OK: return this.onVolumeOk(f.payload);
+      case MSG.RECEIVED: {
+        const r = decodeJson<{ updates: number }>(f.payload, 'RECEIVED', { updates: 'number' });
+        this.receivedFrames = Math.max(this.receivedFrames, r.updates);
+        while (this.waiters.length > 0 && this.waiters[0].frames <= this.receivedFrames) this.waiters.shift()!.resolve();
+        return;
+      }
+      case MSG.APPLIED: {
+        const a = decodeJson<{ through: number; volumes: string[] }>(f.payload, 'APPLIED', { through: 'number', volumes: 'object' });
+        for (const p of this.pairs.values()) {
+          if (!a.volumes.includes(p.v.row.name)) continue;
+          p.applied = Math.max(p.applied, a.through);
+          if (p.synced && !p.scanning && p.applied >= p.scanUpTo && (p.state === 'resync' || p.state === 'duplex-pending')) this.transition(p, 'duplex');
+        }
+        return;
+      }
+      case MSG.SNAPSHOT_DONE: {
+        const d = decodeJson<{ id: number }>(f.payload, 'SNAPSHOT_DONE', { id: 'number' });
+        const w = this.snapshotWaiters.get(d.id);
+        this.snapshotWaiters.delete(d.id);
+        w?.(JSON.parse(f.payload.toString('utf8')) as Record<string, unknown>);
+        return;
+      }
+      default:
+        throw new ProtocolError(`unexpected message type ${f.type}`);
+    }
+  }
+
+  private onVolumeOk(payload: Buffer): void {
+    const r = decodeJson<{ name: string; appliedSeq?: number; error?: string }>(payload, 'VOLUME_OK', { name: 'string' });
+    const p = [...this.pairs.values()].find((x) => x.v.row.name === r.name);
+    if (!p) return;
+    if (r.error) {
+      p.error = r.error;
+      this.opts.log.error('secondary refused the volume; it stays suspended', { volume: r.name, reason: r.error });
+      return;
+    }
+    p.error = null;
+    p.applied = typeof r.appliedSeq === 'number' ? r.appliedSeq : 0;
+    this.transition(p, p.applied === 0 ? 'duplex-pending' : 'resync');
+    void this.resync(p);
+  }
+
+  // ---- shipping ----
+
+  onUpdate(u: UpdateEvent): Promise<void> | void {
+    const p = this.pairs.get(u.volumeId);
+    if (!p) return;
+    p.lastSeq = Math.max(p.lastSeq, u.kind === 'write' ? u.seq + u.count - 1 : u.seq);
+    const link = this.link;
+    if (!this.ready || !link || p.state === 'suspended' || p.state === 'simplex' || p.error) return;
+    if (this.opts.mode === 'async' && link.socket.writableLength > this.opts.lagMaxBytes) {
+      // past the lag bound: stop shipping this volume and fall back to a resync from the
+      // directory, rather than make the host wait
+      if (!p.dirty) this.opts.log.warn('lag bound hit: tracking out-of-sync tracks instead of shipping', { volume: p.v.row.name });
+      p.dirty = true;
+      p.synced = false;
+      return;
+    }
+    this.ship(link, p, u);
+    if (this.opts.mode === 'sync') {
+      const frames = this.updateFrames;
+      return new Promise<void>((resolve) => this.waiters.push({ frames, resolve }));
+    }
+  }
+
+  private ship(link: FramedSocket, p: Pair, u: Omit<UpdateEvent, 'volumeId'>): void {
+    const payload = encodeUpdate({ volumeId: p.v.row.id, kind: u.kind, track: u.track, count: u.count, seq: u.seq, timestampMs: u.timestampMs, data: u.data });
+    link.send(MSG.UPDATE, payload);
+    this.updateFrames++;
+    p.bytesShipped += payload.length - UPDATE_HEADER_BYTES;
+  }
+
+  onCommit(committedBefore: number): void {
+    this.committedThrough = Math.max(this.committedThrough, committedBefore - 1);
+    this.sendCommit();
+  }
+
+  private sendCommit(): void {
+    if (!this.ready || !this.link) return;
+    const synced = [...this.pairs.values()].filter((p) => p.synced && !p.dirty).map((p) => p.v.row.name);
+    this.link.sendJson(MSG.COMMIT, { through: this.committedThrough, synced });
+  }
+
+  /** Ships the current content of every track written after what the secondary applied. */
+  private async resync(p: Pair): Promise<void> {
+    if (p.scanning) return;
+    const link = this.link;
+    if (!link || !this.ready) return;
+    p.scanning = true;
+    // a scan belongs to the connection it started on: once that closes, it stops and leaves
+    // the pair alone (the next connection runs its own)
+    const current = (): boolean => this.link === link && !link.isClosed;
+    try {
+      do {
+        p.dirty = false;
+        await this.engine.flush(); // the scan's starting point must be durable here
+        if (!current()) return;
+        p.scanFrom = p.applied;
+        p.scanUpTo = this.engine.nextSeq - 1;
+        p.scanDone = 0;
+        const dir = p.v.directory;
+        const tb = this.engine.layout.trackBytes;
+        const buf = Buffer.alloc(tb);
+        let frames = 0;
+        this.opts.log.info('resync started', { volume: p.v.row.name, fromSeq: p.scanFrom, toSeq: p.scanUpTo });
+        for (let t = 0; t < p.v.tracks; t++) {
+          p.scanDone = t + 1;
+          if (dir.segmentOf(t) === 0) continue;
+          const seq = dir.seqOf(t);
+          if (seq <= p.scanFrom || seq > p.scanUpTo) continue;
+          if (!current()) return;
+          const flags = dir.flagsOf(t);
+          if (isTrimLike(flags)) {
+            // one update for the run of tracks that point at the same trim record
+            const seg = dir.segmentOf(t);
+            const slot = dir.slotOf(t);
+            let run = 1;
+            while (t + run < p.v.tracks && dir.segmentOf(t + run) === seg && dir.slotOf(t + run) === slot && dir.seqOf(t + run) === seq) run++;
+            this.ship(link, p, { track: t, count: run, kind: flags & RECORD_FLAG_ZERO ? 'zero' : 'trim', data: null, seq, timestampMs: Date.now() });
+            t += run - 1;
+            p.scanDone = t + 1;
+          } else {
+            await this.engine.readTrack(p.v.row.id, t, buf, 0);
+            if (!current()) return;
+            if (dir.seqOf(t) !== seq) continue; // rewritten meanwhile: the live path shipped it
+            this.ship(link, p, { track: t, count: 1, kind: 'write', data: buf, seq, timestampMs: Date.now() });
+          }
+          if (++frames % SCAN_COMMIT_EVERY === 0) {
+            this.sendCommit();
+            await link.drained();
+          }
+        }
+        p.scanDone = p.v.tracks;
+      } while (p.dirty && current());
+      if (!current()) return;
+      p.synced = true;
+      this.opts.log.info('resync shipped', { volume: p.v.row.name, bytes: p.bytesShipped });
+      this.sendCommit();
+    } finally {
+      if (this.link === link) p.scanning = false;
+    }
+  }
+
+  // ---- status and snapshots ----
+
+  status(): PairStatus[] {
+    return [...this.pairs.values()].map((p) => {
+      let outOfSync = 0;
+      const dir = p.v.directory;
+      for (let t = 0; t < p.v.tracks; t++) if (dir.segmentOf(t) !== 0 && dir.seqOf(t) > p.applied) outOfSync++;
+      return {
+        volume: p.v.row.name, state: p.state, mode: this.opts.mode,
+        lagSeq: Math.max(0, p.lastSeq - p.applied), lagBytes: this.link ? this.link.socket.writableLength : 0,
+        outOfSyncTracks: outOfSync, lastAppliedSeq: p.applied,
+        copyProgress: p.state === 'duplex' ? 1 : p.v.tracks > 0 ? p.scanDone / p.v.tracks : 1,
+        tracking: p.dirty, error: p.error ?? (this.ready ? null : this.lastError), bytesShipped: p.bytesShipped,
+      };
+    });
+  }
+
+  /** True when some shipped update of these volumes is not applied yet (the patent's check). */
+  updateInProgress(volumeIds: number[]): boolean {
+    return volumeIds.some((id) => {
+      const p = this.pairs.get(id);
+      return !p || p.state !== 'duplex' || p.lastSeq > p.applied;
+    });
+  }
+
+  /** Relays a snapshot request with a barrier; resolves with the secondary's completion. */
+  async relaySnapshot(volumes: string[], name: string, barrier: number, timeoutMs: number): Promise<Record<string, unknown>> {
+    const link = this.link;
+    if (!link || !this.ready) throw new ProtocolError(`the secondary is not connected${this.lastError ? ` (${this.lastError})` : ''}`);
+    const id = ++this.snapshotIds;
+    const done = new Promise<Record<string, unknown>>((resolve) => this.snapshotWaiters.set(id, resolve));
+    link.sendJson(MSG.SNAPSHOT, { id, volumes, name, barrier });
+    this.sendCommit();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<Record<string, unknown>>((resolve) => {
+      timer = setTimeout(() => resolve({ id, error: `no completion from the secondary within ${timeoutMs} ms` }), timeoutMs);
+    });
+    try {
+      return await Promise.race([done, timeout]);
+    } finally {
+      clearTimeout(timer);
+      this.snapshotWaiters.delete(id);
+    }
+  }
+}
