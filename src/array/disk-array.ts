@@ -194,8 +194,15 @@ export class DiskArray {
     this.checkAddress(segment, column, offset, buf.length);
     const disk = this.layout.dataDisk(segment, column);
     if (!this.writable(disk)) return;
+    await this.writeDisk(disk, buf, this.layout.segmentOffset(segment) + offset);
+  }
+
+  /** Marks the disk dirty before and again after the write: a sync that started while the
+   * write was in flight may not cover it, so the next sync must include that disk. */
+  private async writeDisk(disk: number, buf: Buffer, at: number): Promise<void> {
     this.dirty.add(disk);
-    await this.files[disk]!.write(buf, this.layout.segmentOffset(segment) + offset);
+    await this.files[disk]!.write(buf, at);
+    this.dirty.add(disk);
   }
 
   /** Parity column range; false (buf untouched) when the parity disk cannot be read. */
@@ -211,8 +218,7 @@ export class DiskArray {
     this.checkAddress(segment, 0, offset, buf.length);
     const disk = this.layout.parityDisk(segment);
     if (!this.writable(disk)) return;
-    this.dirty.add(disk);
-    await this.files[disk]!.write(buf, this.layout.segmentOffset(segment) + offset);
+    await this.writeDisk(disk, buf, this.layout.segmentOffset(segment) + offset);
   }
 
   /** Recomputes a data column range from the other columns and parity. Throws DataLostError

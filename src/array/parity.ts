@@ -1,7 +1,15 @@
-// XOR parity over whole columns. Buffers are processed 32 bits at a time when they are
+// XOR parity over whole columns. Buffers that are views of one XorSlab (xor-kernel.ts) go
+// through the WebAssembly SIMD kernel; others are processed 32 bits at a time when they are
 // aligned (Node's pooled Buffers may not be), bytes otherwise.
 
+import { sharedSlab } from './xor-kernel';
+
 export function xorInto(target: Buffer, source: Buffer): void {
+  const slab = sharedSlab(target, source);
+  if (slab) {
+    slab.xor(target, source);
+    return;
+  }
   const n = Math.min(target.length, source.length);
   if (target.byteOffset % 4 === 0 && source.byteOffset % 4 === 0) {
     const words = n >>> 2;

@@ -64,3 +64,53 @@ export function removeIfExists(p: string): void {
     throw ioError('remove', p, err);
   }
 }
+
+/** Writes `parts` to `to` atomically: a temporary file beside it, fsync, rename, fsync of the
+ * folder. Readers see the old file or the new one, never a mix, also after a crash. */
+export async function writeFileAtomic(to: string, parts: Buffer[]): Promise<void> {
+  const dir = path.dirname(to);
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(to)}.tmp-${process.pid}`);
+  let fh: fs.promises.FileHandle | null = null;
+  try {
+    fh = await fs.promises.open(tmp, 'w');
+    for (const p of parts) await fh.write(p);
+    await fh.sync();
+  } catch (err) {
+    throw ioError('write', tmp, err);
+  } finally {
+    await fh?.close();
+  }
+  renameDurable(tmp, to);
+}
+
+/** Removes a file and makes the removal durable. */
+export function removeDurable(p: string): void {
+  removeIfExists(p);
+  fsyncPath(path.dirname(p));
+}
+
+/** Files under `dir` whose names end with `suffix`, one level of subfolders deep:
+ * [{folder, name}] (no error if `dir` is missing). */
+export function listNested(dir: string, suffix: string): { folder: string; name: string; path: string; bytes: number; mtimeMs: number }[] {
+  const out: { folder: string; name: string; path: string; bytes: number; mtimeMs: number }[] = [];
+  if (!fs.existsSync(dir)) return out;
+  for (const folder of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (!folder.isDirectory()) continue;
+    for (const f of fs.readdirSync(path.join(dir, folder.name))) {
+      if (!f.endsWith(suffix) || f.startsWith('.')) continue;
+      const p = path.join(dir, folder.name, f);
+      const st = fs.statSync(p);
+      out.push({ folder: folder.name, name: f.slice(0, -suffix.length), path: p, bytes: st.size, mtimeMs: st.mtimeMs });
+    }
+  }
+  return out;
+}
+
+export function readWholeFile(p: string): Buffer {
+  try {
+    return fs.readFileSync(p);
+  } catch (err) {
+    throw ioError('read', p, err);
+  }
+}

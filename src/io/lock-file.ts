@@ -51,6 +51,18 @@ export class LockFile {
     throw new InUseError(`could not take the lock ${file}`, { dir });
   }
 
+  /** The PID of the live process that holds the lock of `dir`, or null (no lock file, or
+   * its owner is gone). Only looks: never creates or removes the lock. */
+  static holder(dir: string): number | null {
+    let pid = NaN;
+    try {
+      pid = parseInt(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8'), 10);
+    } catch {
+      return null;
+    }
+    return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : null;
+  }
+
   release(): void {
     try {
       fs.unlinkSync(this.path);

@@ -5,6 +5,7 @@
 import { xorInto } from '../array/parity';
 import type { LsaEngine } from './engine';
 import { collectorOf } from './collector';
+import { expectedAccounting } from './accounting';
 import { ENTRY_WORDS } from './directory';
 import { RECORD_HEADER_BYTES, isTrimLike, tryDecodeHeader } from './record-format';
 import { crc32 } from 'node:zlib';
@@ -62,8 +63,6 @@ export async function checkArray(engine: LsaEngine, opts: CheckOptions = {}): Pr
     if (h !== 'ok') add({ kind: 'disk-failed', disk, message: `disk ${disk} is ${h}: reads are rebuilt from parity; replace it with: lsa rebuild --dir ${engine.dir} --disk ${disk}` });
   });
   const damaged = new Set<number>();
-  const live = new Array<number>(layout.segments).fill(0);
-  const refs = new Array<number>(layout.segments).fill(0);
   const totalTracks = [...engine.volumesById.values()].reduce((s, v) => s + v.tracks, 0);
   let done = 0;
   for (const v of engine.volumesById.values()) {
@@ -82,8 +81,6 @@ export async function checkArray(engine: LsaEngine, opts: CheckOptions = {}): Pr
         add({ kind: 'dangling-entry', message: `volume ${v.row.name} track ${t} points at segment ${seg}, which is ${state}`, ...where });
         continue;
       }
-      if (isTrimLike(e.flags)) refs[seg]++;
-      else live[seg] += e.recordBytes;
       let rec: Buffer;
       try {
         rec = await engine.readRecordBytes(e);
@@ -114,7 +111,8 @@ export async function checkArray(engine: LsaEngine, opts: CheckOptions = {}): Pr
       }
     }
   }
-  for (const p of engine.pending.rows()) live[p.segment] += p.recordBytes;
+  const { liveBytes: live, trimRefs: refs } = expectedAccounting(engine);
+  await checkPinnedRecords(engine, add, report);
   for (let s = 1; s < layout.segments; s++) {
     const row = engine.segments.row(s);
     report.segmentsChecked++;
@@ -199,4 +197,42 @@ export async function parityMismatch(engine: LsaEngine, segment: number): Promis
   if (acc.equals(Buffer.alloc(cb))) return -1;
   for (let i = 0; i < cb; i++) if (acc[i] !== 0) return i;
   return -1;
+}
+
+/** Every entry of every snapshot (pin holder) points at a record that says it is that track. */
+async function checkPinnedRecords(engine: LsaEngine, add: (p: Problem) => void, report: CheckReport): Promise<void> {
+  if (!engine.pins) return;
+  for (const v of engine.volumesById.values()) {
+    for (const dir of engine.pins.directories(v.row.id)) {
+      for (let t = 0; t < v.tracks; t++) {
+        const seg = dir.words[t * ENTRY_WORDS];
+        if (seg === 0) continue;
+        const e = dir.get(t);
+        if (v.directory.segmentOf(t) === seg && v.directory.slotOf(t) === e.slot) continue; // checked with the volume
+        report.recordsChecked++;
+        const where = { volume: v.row.name, track: t, segment: seg, offset: e.slot };
+        const state = engine.segments.row(seg)?.state;
+        if (state !== 'open' && state !== 'closed' && state !== 'collecting') {
+          add({ kind: 'dangling-entry', message: `a snapshot of ${v.row.name} points track ${t} at segment ${seg}, which is ${state}`, ...where });
+          continue;
+        }
+        let rec: Buffer;
+        try {
+          rec = await engine.readRecordBytes(e);
+        } catch (err) {
+          add({ kind: 'read-error', message: `snapshot of ${v.row.name} track ${t}: ${(err as Error).message}`, ...where });
+          continue;
+        }
+        const h = tryDecodeHeader(rec, 0);
+        const covers = h ? h.track <= t && t < h.track + h.trackCount : false;
+        if (!h || !covers || h.seq !== e.seq || h.volumeId !== v.row.id) {
+          add({ kind: 'wrong-record', message: `a snapshot of ${v.row.name}: track ${t} points at segment ${seg} slot ${e.slot}, which holds something else`, ...where });
+          continue;
+        }
+        if (h.payloadBytes > 0 && crc32(rec.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + h.payloadBytes)) !== h.payloadCrc) {
+          add({ kind: 'crc-mismatch', message: `a snapshot of ${v.row.name}: track ${t}: payload CRC mismatch at segment ${seg} slot ${e.slot}`, ...where });
+        }
+      }
+    }
+  }
 }

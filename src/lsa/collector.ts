@@ -120,6 +120,8 @@ export class Collector implements RoomMaker {
         this.counters.corruptRecordsSkipped += moved.corrupt;
       }
       await e.flush();
+      // snapshots that pointed into the victims must be durable at their new places first
+      await e.pins?.persist();
       for (const s of victims) {
         const row = e.segments.row(s);
         if (row.liveBytes === 0 && row.trimRefs === 0) {

@@ -8,7 +8,7 @@
 // Each move is synchronous: liveness is decided and acted on at one instant.
 
 import { crc32 } from 'node:zlib';
-import { ENTRY_WORDS, type Entry } from './directory';
+import { ENTRY_WORDS, type Entry, type VolumeDirectory } from './directory';
 import type { LsaEngine } from './engine';
 import { RECORD_HEADER_BYTES, isTrimLike, recordBytes, tryDecodeHeader, type RecordHeader } from './record-format';
 
@@ -19,7 +19,7 @@ export interface MoveResult {
 }
 
 /** Records found in a segment's data area, in slot order. */
-export function scanRecords(engine: LsaEngine, data: Buffer): { slot: number; header: RecordHeader }[] {
+export function scanRecords(engine: Pick<LsaEngine, 'layout'>, data: Buffer): { slot: number; header: RecordHeader }[] {
   const cb = engine.layout.columnBytes;
   const out: { slot: number; header: RecordHeader }[] = [];
   for (let c = 0; c < engine.layout.dataColumns; c++) {
@@ -36,8 +36,9 @@ export function scanRecords(engine: LsaEngine, data: Buffer): { slot: number; he
   return out;
 }
 
-/** Tracks of a record that the directory still points at (the record is live if any). */
-export function liveTracksOf(engine: LsaEngine, segment: number, slot: number, h: RecordHeader): number[] {
+/** Tracks of a record that the directory still points at (the record is live if any).
+ * Takes only the directories, so inspection can ask it of a read-only view too. */
+export function liveTracksOf(engine: Pick<LsaEngine, 'volumesById'>, segment: number, slot: number, h: RecordHeader): number[] {
   const v = engine.volumesById.get(h.volumeId);
   if (!v) return [];
   const dir = v.directory;
@@ -64,14 +65,39 @@ function isPendingAt(engine: LsaEngine, segment: number, slot: number, h: Record
   return p !== undefined && p.seq === h.seq && p.volumeId === h.volumeId && p.track === h.track;
 }
 
-/** Moves one record (already checked) to the collector's stream; synchronous. */
-function moveOne(engine: LsaEngine, victim: number, h: RecordHeader, payload: Buffer | null, tracks: number[]): number {
+/** Snapshot (pin holder) directories that point at a record, with the tracks that do. */
+export function pinnedRefs(engine: LsaEngine, segment: number, slot: number, h: RecordHeader): { dir: VolumeDirectory; tracks: number[] }[] {
+  const v = engine.volumesById.get(h.volumeId);
+  if (!v || !engine.pins) return [];
+  const out: { dir: VolumeDirectory; tracks: number[] }[] = [];
+  const end = Math.min(v.tracks, h.track + (isTrimLike(h.flags) ? h.trackCount : 1));
+  for (const dir of engine.pins.directories(h.volumeId)) {
+    const tracks: number[] = [];
+    for (let t = h.track; t < end; t++) {
+      if (dir.segmentOf(t) === segment && dir.slotOf(t) === slot && dir.seqOf(t) === h.seq) tracks.push(t);
+    }
+    if (tracks.length > 0) out.push({ dir, tracks });
+  }
+  return out;
+}
+
+/** Moves one record (already checked) to the collector's stream, and every directory that
+ * points at it (the volume's and the snapshots'); synchronous. */
+function moveOne(engine: LsaEngine, victim: number, h: RecordHeader, payload: Buffer | null, tracks: number[], pinned: { dir: VolumeDirectory; tracks: number[] }[] = []): number {
   const moved = engine.appendRecord(engine.placement.gcStream(h.seq, engine.nextSeq), h.flags, h.volumeId, h.track, h.trackCount, payload, h.seq, h.payloadCrc);
   const dir = engine.volumesById.get(h.volumeId)!.directory;
   for (const t of tracks) dir.relocate(t, moved.segment, moved.slot);
+  const refTracks = new Set(tracks);
+  for (const p of pinned) {
+    for (const t of p.tracks) {
+      p.dir.relocate(t, moved.segment, moved.slot);
+      refTracks.add(t);
+    }
+    engine.pins!.markMoved(p.dir);
+  }
   if (isTrimLike(h.flags)) {
-    engine.segments.addTrimRefs(victim, -tracks.length);
-    engine.segments.addTrimRefs(moved.segment, tracks.length);
+    engine.segments.addTrimRefs(victim, -refTracks.size);
+    engine.segments.addTrimRefs(moved.segment, refTracks.size);
     return 0;
   }
   engine.segments.addLive(victim, -moved.bytes);
@@ -83,8 +109,13 @@ function moveOne(engine: LsaEngine, victim: number, h: RecordHeader, payload: Bu
  * whose payload fails its CRC stay, counted as corrupt. */
 export function relocateScanned(engine: LsaEngine, victim: number, data: Buffer, byAge: boolean): MoveResult {
   const found = scanRecords(engine, data)
-    .map((r) => ({ ...r, tracks: liveTracksOf(engine, victim, r.slot, r.header), pending: isPendingAt(engine, victim, r.slot, r.header) }))
-    .filter((r) => r.tracks.length > 0 || r.pending);
+    .map((r) => ({
+      ...r,
+      tracks: liveTracksOf(engine, victim, r.slot, r.header),
+      pinned: pinnedRefs(engine, victim, r.slot, r.header),
+      pending: isPendingAt(engine, victim, r.slot, r.header),
+    }))
+    .filter((r) => r.tracks.length > 0 || r.pinned.length > 0 || r.pending);
   if (byAge) found.sort((a, b) => a.header.seq - b.header.seq);
   const result: MoveResult = { records: 0, bytes: 0, corrupt: 0 };
   for (const r of found) {
@@ -94,22 +125,24 @@ export function relocateScanned(engine: LsaEngine, victim: number, data: Buffer,
       result.corrupt++;
       continue;
     }
-    result.bytes += r.pending ? movePending(engine, victim, r.slot, h, payload) : moveOne(engine, victim, h, payload, r.tracks);
+    result.bytes += r.pending ? movePending(engine, victim, r.slot, h, payload) : moveOne(engine, victim, h, payload, r.tracks, r.pinned);
     result.records++;
   }
   engine.stats.gcBytesMoved += result.bytes;
   return result;
 }
 
-/** Directory entries pointing into `segment`, one per record (slot). */
+/** Directory entries (the volumes' and the snapshots') pointing into `segment`, one per record. */
 function entriesIn(engine: LsaEngine, segment: number): { volumeId: number; track: number; entry: Entry }[] {
   const bySlot = new Map<number, { volumeId: number; track: number; entry: Entry }>();
   for (const v of engine.volumesById.values()) {
-    const words = v.directory.words;
-    for (let t = 0; t < v.tracks; t++) {
-      if (words[t * ENTRY_WORDS] !== segment) continue;
-      const slot = words[t * ENTRY_WORDS + 1];
-      if (!bySlot.has(slot)) bySlot.set(slot, { volumeId: v.row.id, track: t, entry: v.directory.get(t) });
+    for (const dir of [v.directory, ...(engine.pins?.directories(v.row.id) ?? [])]) {
+      const words = dir.words;
+      for (let t = 0; t < v.tracks; t++) {
+        if (words[t * ENTRY_WORDS] !== segment) continue;
+        const slot = words[t * ENTRY_WORDS + 1];
+        if (!bySlot.has(slot)) bySlot.set(slot, { volumeId: v.row.id, track: t, entry: dir.get(t) });
+      }
     }
   }
   return [...bySlot.values()];
@@ -146,9 +179,10 @@ export async function relocateFromDirectory(engine: LsaEngine, victim: number): 
       continue;
     }
     const tracks = liveTracksOf(engine, victim, entry.slot, h); // now, after the awaits
-    if (tracks.length === 0) continue;
+    const pinned = pinnedRefs(engine, victim, entry.slot, h);
+    if (tracks.length === 0 && pinned.length === 0) continue;
     const payload = h.payloadBytes > 0 ? rec.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + h.payloadBytes) : null;
-    result.bytes += moveOne(engine, victim, h, payload, tracks);
+    result.bytes += moveOne(engine, victim, h, payload, tracks, pinned);
     result.records++;
   }
   for (const row of engine.pending.inSegment(victim)) {

@@ -73,6 +73,16 @@ export class SegmentTable {
     this.dirty.add(i);
   }
 
+  /** Recovery only, outside the lifecycle above: a segment that recovery freed but a snapshot
+   * file still points into (its collection was interrupted before the file was rewritten; it
+   * was never reused) goes back to closed. */
+  reclaimFreed(i: number): void {
+    const row = this.rows[i];
+    assert(row.state === 'free', `segment ${i} reclaimed from free`);
+    row.state = 'closed';
+    this.dirty.add(i);
+  }
+
   touch(i: number): void {
     this.dirty.add(i);
   }

@@ -26,7 +26,20 @@ export interface Extent {
   zero: boolean;
 }
 
-export class Volume {
+/** What a front end serves: a volume, or a read-only view such as a snapshot. */
+export interface BlockDevice {
+  readonly name: string;
+  readonly sizeBytes: number;
+  readonly trackBytes: number;
+  read(offset: number, length: number): Promise<Buffer>;
+  write(offset: number, data: Buffer, opts?: WriteOptions): Promise<void>;
+  flush(): Promise<void>;
+  trim(offset: number, length: number, opts?: WriteOptions): Promise<void>;
+  writeZeroes(offset: number, length: number, opts?: ZeroOptions): Promise<void>;
+  blockStatus(offset: number, length: number): Extent[];
+}
+
+export class Volume implements BlockDevice {
   private lock = new RangeLock();
 
   constructor(readonly engine: LsaEngine, readonly state: VolumeState) {}
@@ -167,6 +180,18 @@ export class Volume {
 }
 
 
+/** One Volume per volume and engine: its range lock must see every write to the volume. */
+const handles = new WeakMap<VolumeState, Volume>();
+
+export function volumeOf(engine: LsaEngine, state: VolumeState): Volume {
+  let v = handles.get(state);
+  if (!v) {
+    v = new Volume(engine, state);
+    handles.set(state, v);
+  }
+  return v;
+}
+
 /** The named volume, or a NotFoundError that lists the ones there are. */
 export function volumeByName(engine: LsaEngine, name: string): Volume {
   const state = engine.volumesByName.get(name);
@@ -174,5 +199,5 @@ export function volumeByName(engine: LsaEngine, name: string): Volume {
     const names = [...engine.volumesByName.keys()];
     throw new NotFoundError(`no volume "${name}" in ${engine.dir}; volumes: ${names.length ? names.join(', ') : '(none)'}`, { volume: name });
   }
-  return new Volume(engine, state);
+  return volumeOf(engine, state);
 }

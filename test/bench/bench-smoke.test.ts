@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SCENARIOS } from '../../native-free-bench/scenarios/index';
+import { ensureTools } from '../support/system-tools';
 import { tmpDir } from '../support/tmp';
 import { xmlProblem } from './xml-well-formed';
 
@@ -32,6 +33,11 @@ function runBench(args: string[]): Promise<{ code: number; stdout: string; stder
 
 describe('bench: every scenario runs at tiny sizes', function () {
   this.timeout(60_000);
+
+  before(function () {
+    this.timeout(900_000);
+    ensureTools(this, ['qemu-img', 'qemu-io', 'qemu-nbd', 'fio']); // the nbd scenario drives them
+  });
 
   it('prints one JSON object per scenario and writes results JSON and SVG', async () => {
     const work = tmpDir('lsa-bench-smoke-');

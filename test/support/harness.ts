@@ -6,7 +6,7 @@ import { SimDiskSystem } from '../../src/io/sim-disk';
 import type { LsaEngine } from '../../src/lsa/engine';
 import { MemoryNvram, type NvramStore } from '../../src/lsa/nvram';
 import { createArray, openArray } from '../../src/lsa/open-array';
-import { Volume } from '../../src/volume/volume';
+import { volumeOf, type Volume } from '../../src/volume/volume';
 import type { Op } from '../../src/testing/workload';
 import { firstDiff, type VolumeModel } from './model';
 
@@ -45,7 +45,7 @@ export async function crashRig(rig: Rig, rng: import('../../src/util/prng').Prng
 }
 
 export function vol0(rig: Rig): Volume {
-  return new Volume(rig.engine, rig.engine.volumesByName.get('vol0')!);
+  return volumeOf(rig.engine, rig.engine.volumesByName.get('vol0')!);
 }
 
 /** Applies an op to the volume and the model; returns after the volume acknowledges it. */

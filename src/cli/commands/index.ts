@@ -1,8 +1,14 @@
 import type { Command } from '../command';
 import { checkCommand } from './check';
+import { crashtestCommand } from './crashtest';
+import { rebuildCommand } from './rebuild';
+import { gcCommand } from './gc';
 import { initCommand } from './init';
 import { inspectCommand } from './inspect';
 import { readCommand, trimCommand, writeCommand } from './io';
+import { recoverCommand } from './recover';
+import { serveCommand } from './serve';
+import { upCommand } from './up';
 import { volumeCommand } from './volume';
 
 export const COMMANDS: Command[] = [
@@ -13,4 +19,10 @@ export const COMMANDS: Command[] = [
   trimCommand,
   inspectCommand,
   checkCommand,
+  gcCommand,
+  rebuildCommand,
+  recoverCommand,
+  crashtestCommand,
+  serveCommand,
+  upCommand,
 ];

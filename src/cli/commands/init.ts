@@ -1,8 +1,11 @@
 import { DEFAULT_GEOMETRY } from '../../array/geometry';
+import { joinPath } from '../../io/files';
+import { KEY_FILE, ensureKeyFile } from '../../io/key-file';
+import { GC_POLICIES, parseGcPolicy } from '../../lsa/gc-policy';
 import { createArray } from '../../lsa/open-array';
 import { formatSize } from '../../util/size';
 import { DIR_OPTION, JSON_OPTION, flag, int, optSize, optStr, printJson, size, str, type Command } from '../command';
-import { describeArray } from './describe';
+import { describeEngine } from '../inspect/describe-array';
 
 export const initCommand: Command = {
   name: 'init',
@@ -17,6 +20,7 @@ export const initCommand: Command = {
     volume: { type: 'string', default: 'vol0', description: 'name of the first volume', valueName: 'NAME' },
     capacity: { type: 'string', description: 'capacity of the first volume (default: 80% of the usable space)', valueName: 'SIZE' },
     'no-volume': { type: 'boolean', default: false, description: 'create no volume (a secondary gets its volumes from the primary)' },
+    'gc-policy': { type: 'string', description: `collector policy: ${GC_POLICIES.join(', ')} (default: the benchmark's best, see README)`, valueName: 'P' },
     json: JSON_OPTION,
   },
   async run(ctx) {
@@ -29,14 +33,19 @@ export const initCommand: Command = {
     };
     const capacityBytes = optSize(ctx, 'capacity');
     const volume = flag(ctx, 'no-volume') ? null : { name: optStr(ctx, 'volume') ?? 'vol0', capacityBytes };
-    const engine = await createArray(dir, { geometry, volume });
+    const policyText = optStr(ctx, 'gc-policy');
+    const gcPolicy = policyText === undefined ? undefined : parseGcPolicy(policyText);
+    const engine = await createArray(dir, { geometry, volume, gcPolicy });
+    // the pre-shared key of the remote copy; give the secondary the same file (or --key-file)
+    const keyCreated = ensureKeyFile(joinPath(dir, KEY_FILE));
     try {
-      const info = describeArray(engine);
+      const info = describeEngine(engine);
       if (flag(ctx, 'json')) printJson(ctx, info);
       else {
         const l = engine.layout;
         ctx.out.write(`created array in ${dir}: ${l.disks} disks of ${formatSize(l.diskBytes)} (sparse), ${formatSize(l.columnBytes)} columns, ${formatSize(l.trackBytes)} tracks, ${l.dataSegments} data segments\n`);
         for (const v of info.volumes) ctx.out.write(`volume ${v.name}: ${formatSize(v.capacityBytes)}\n`);
+        if (keyCreated) ctx.out.write(`replication key: ${joinPath(dir, KEY_FILE)} (mode 0600; both ends of a pair need the same key)\n`);
       }
     } finally {
       await engine.close();

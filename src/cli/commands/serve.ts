@@ -1,0 +1,53 @@
+// lsa serve: an NBD server in the process that holds the array.
+
+import { openArray } from '../../lsa/open-array';
+import { DIR_OPTION, flag, optStr, str, type Command } from '../command';
+import { DEFAULT_SECONDARY_NBD_PORT, REPLICATION_OPTIONS, isSecondary, planReplication, type ReplicationPlan } from '../replication-setup';
+import { GC_POLICY_OPTION, LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, NBD_OPTION, describeExports, gcPolicyFrom, loggerFrom, parseListenAddress, serveUntilSignal } from '../serve-session';
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'serve the volumes of an array over NBD (export name = volume name) until SIGINT/SIGTERM',
+  usage: 'lsa serve [--dir DIR] [--nbd 127.0.0.1:10809] [--read-only] [--gc-policy P] [--secondary HOST:PORT [--mode sync|async] [--control 127.0.0.1:10810] | --replica-listen HOST:PORT] [--key-file F] [--log-format text|json] [--log-level info]',
+  options: {
+    dir: DIR_OPTION,
+    nbd: { ...NBD_OPTION, default: undefined, description: `${NBD_OPTION.description} (default 127.0.0.1:10809; 127.0.0.1:${DEFAULT_SECONDARY_NBD_PORT} on a secondary)` },
+    ...REPLICATION_OPTIONS,
+    'read-only': { type: 'boolean', default: false, description: 'refuse writes, trims and zeroing with EPERM' },
+    'gc-policy': GC_POLICY_OPTION,
+    'log-format': LOG_FORMAT_OPTION,
+    'log-level': LOG_LEVEL_OPTION,
+  },
+  details: [
+    'Clients: qemu-img/qemu-io (always -f raw), nbdinfo, nbdcopy, nbdfuse, fio --ioengine=nbd, nbd-client.',
+    'The empty export name is the first volume. FLUSH and FUA are durable; all connections share one',
+    'engine (multi-conn is safe). SIGINT/SIGTERM: stop accepting, finish in-flight requests, flush, close.',
+  ].join('\n'),
+  async run(ctx) {
+    const secondary = isSecondary(ctx);
+    const address = parseListenAddress(optStr(ctx, 'nbd') ?? `127.0.0.1:${secondary ? DEFAULT_SECONDARY_NBD_PORT : 10809}`);
+    const log = loggerFrom(ctx, 'lsa');
+    const dir = str(ctx, 'dir');
+    const engine = await openArray(dir, { gcPolicy: gcPolicyFrom(ctx) });
+    engine.log = log.child('engine');
+    if (engine.array.degraded) log.warn('array is degraded: reads of the failed disk are rebuilt from parity', { disks: engine.array.health.map((h, i) => `${i}:${h}`).join(' ') });
+    let plan: ReplicationPlan;
+    try {
+      plan = await planReplication(ctx, engine, dir, log);
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+    return serveUntilSignal(engine, {
+      address,
+      // a secondary's volumes follow the primary: hosts only read them (and its snapshots)
+      readOnly: flag(ctx, 'read-only') || secondary,
+      log,
+      extraExports: plan.snapshots?.exports() ?? null,
+      startServices: () => plan.start(),
+      onListening: (server, host, port) => {
+        log.info(`serving ${dir}`, { address: host, port, exports: describeExports(server) });
+      },
+    });
+  },
+};

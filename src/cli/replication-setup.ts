@@ -1,0 +1,99 @@
+// The remote-copy side of `lsa serve`: a secondary listens for its primary (--replica-listen),
+// a primary connects to its secondary (--secondary) and opens the control API (--control).
+
+import { InvalidArgumentError } from '../errors';
+import { ControlApi, DEFAULT_CONTROL_PORT } from '../control/http-api';
+import { KEY_FILE, readKeyFile } from '../io/key-file';
+import { joinPath } from '../io/files';
+import type { LsaEngine } from '../lsa/engine';
+import { PrimaryReplicator, type ReplicationMode } from '../replication/primary';
+import { SecondaryServer } from '../replication/secondary';
+import { SnapshotStore } from '../snapshot/snapshot-store';
+import { parseSize } from '../util/size';
+import type { Logger } from '../util/log';
+import { optStr, type CommandContext, type OptionSpec } from './command';
+import { parseListenAddress, type ListenAddress } from './serve-session';
+
+export const DEFAULT_REPLICA_PORT = 10811;
+export const DEFAULT_SECONDARY_NBD_PORT = 10812;
+
+export const REPLICATION_OPTIONS: Record<string, OptionSpec> = {
+  'replica-listen': { type: 'string', description: 'be a secondary: listen for the primary on HOST:PORT (e.g. 127.0.0.1:10811)', valueName: 'ADDR' },
+  secondary: { type: 'string', description: 'be a primary: mirror every volume to the secondary at HOST:PORT', valueName: 'ADDR' },
+  mode: { type: 'string', default: 'sync', description: 'remote copy mode: sync (a write completes once the secondary has it) or async', valueName: 'sync|async' },
+  'lag-max': { type: 'string', default: '64MiB', description: 'async: shipped-but-unacknowledged bytes before falling back to tracking out-of-sync tracks', valueName: 'SIZE' },
+  'key-file': { type: 'string', description: 'pre-shared key file (default: DIR/replication.key; both ends must hold the same key)', valueName: 'FILE' },
+  control: { type: 'string', description: `control API address (default 127.0.0.1:${DEFAULT_CONTROL_PORT} on a primary)`, valueName: 'ADDR' },
+};
+
+export interface Service {
+  name: string;
+  stop(): Promise<void>;
+}
+
+function address(text: string, defaultPort: number, what: string): ListenAddress {
+  try {
+    return parseListenAddress(/^\d+$/.test(text) || text.includes(':') ? text : `${text}:${defaultPort}`);
+  } catch {
+    throw new InvalidArgumentError(`--${what}: cannot read "${text}" as HOST:PORT`);
+  }
+}
+
+export function isSecondary(ctx: CommandContext): boolean {
+  return optStr(ctx, 'replica-listen') !== undefined;
+}
+
+export interface ReplicationPlan {
+  /** A secondary's snapshots (opened before serving: they are NBD exports too). */
+  snapshots: SnapshotStore | null;
+  /** Starts the link and the control API; returns what to stop on shutdown, in order. */
+  start(): Promise<Service[]>;
+}
+
+/** Reads and checks the options now (bad input fails before anything listens). */
+export async function planReplication(ctx: CommandContext, engine: LsaEngine, dir: string, log: Logger): Promise<ReplicationPlan> {
+  const listen = optStr(ctx, 'replica-listen');
+  const secondary = optStr(ctx, 'secondary');
+  if (listen && secondary) throw new InvalidArgumentError('an array is either a secondary (--replica-listen) or a primary (--secondary), not both');
+  const keyPath = optStr(ctx, 'key-file') ?? joinPath(dir, KEY_FILE);
+  if (listen || secondary) readKeyFile(keyPath); // a missing or bad key is reported before serving
+  const snapshots = listen ? await SnapshotStore.open(engine, log.child('snapshot')) : null;
+  return { snapshots, start: async () => (await startReplication(ctx, engine, dir, log, snapshots)).services };
+}
+
+/** Starts what the options ask for; returns the services to stop on shutdown (in order). */
+export async function startReplication(ctx: CommandContext, engine: LsaEngine, dir: string, log: Logger, openedSnapshots: SnapshotStore | null = null): Promise<{ services: Service[]; snapshots: SnapshotStore | null; replicator: PrimaryReplicator | null }> {
+  const listen = optStr(ctx, 'replica-listen');
+  const secondary = optStr(ctx, 'secondary');
+  const control = optStr(ctx, 'control');
+  if (listen && secondary) throw new InvalidArgumentError('an array is either a secondary (--replica-listen) or a primary (--secondary), not both');
+  const mode = (optStr(ctx, 'mode') ?? 'sync') as ReplicationMode;
+  if (mode !== 'sync' && mode !== 'async') throw new InvalidArgumentError(`--mode must be sync or async; got "${mode}"`);
+  const lagMaxBytes = parseSize(optStr(ctx, 'lag-max') ?? '64MiB', '--lag-max');
+  const keyPath = optStr(ctx, 'key-file') ?? joinPath(dir, KEY_FILE);
+  const services: Service[] = [];
+  let snapshots: SnapshotStore | null = null;
+  let replicator: PrimaryReplicator | null = null;
+  if (listen) {
+    const key = readKeyFile(keyPath);
+    snapshots = openedSnapshots ?? (await SnapshotStore.open(engine, log.child('snapshot')));
+    const a = address(listen, DEFAULT_REPLICA_PORT, 'replica-listen');
+    const server = new SecondaryServer(engine, { host: a.host, port: a.port, key, log: log.child('replica'), takeSnapshot: (req) => snapshots!.take(req) });
+    await server.listen();
+    services.push({ name: 'replica link', stop: () => server.close() });
+  }
+  if (secondary) {
+    const key = readKeyFile(keyPath);
+    const a = address(secondary, DEFAULT_REPLICA_PORT, 'secondary');
+    replicator = new PrimaryReplicator(engine, { host: a.host, port: a.port, key, mode, lagMaxBytes, log: log.child('replica') });
+    replicator.start();
+    services.push({ name: 'remote copy', stop: () => replicator!.stop() });
+  }
+  if (secondary || control) {
+    const a = address(control ?? `127.0.0.1:${DEFAULT_CONTROL_PORT}`, DEFAULT_CONTROL_PORT, 'control');
+    const api = new ControlApi({ host: a.host, port: a.port, engine, replicator, log: log.child('control'), role: listen ? 'secondary' : 'primary' });
+    await api.listen();
+    services.unshift({ name: 'control API', stop: () => api.close() });
+  }
+  return { services, snapshots, replicator };
+}

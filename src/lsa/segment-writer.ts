@@ -1,0 +1,58 @@
+// Writing in-memory segments to the disks. Host writes no longer wait for a seal to reach the
+// disks: a data column is written as soon as it is full (the engine calls `issue` when a
+// record starts a new column), the rest of a segment and its parity when it is sealed, and the
+// filled part of an open segment at a group commit. `settle` waits for what was issued.
+//
+// Invariants the destager builds on (engine.ts):
+//   - a column range is issued once, from `issued` upward, and only when its bytes are final;
+//     the buffer it points into is not reused before `settle` has seen the write complete;
+//   - a write error is kept on the segment (`writeError`) and reported to `onError` at once,
+//     and every later `settle` of that segment throws it, so no commit can count those bytes
+//     as written;
+//   - `written` only advances in `settle`, after the writes below it completed.
+
+import type { DiskArray } from '../array/disk-array';
+import type { MemSegment } from './mem-segment';
+
+export class SegmentWriter {
+  constructor(private readonly array: DiskArray, private readonly onError: (err: unknown) => void) {}
+
+  private track(mem: MemSegment, write: Promise<void>): void {
+    const done: Promise<void> = write.then(
+      () => {
+        mem.inflight.delete(done);
+      },
+      (err: unknown) => {
+        mem.inflight.delete(done);
+        if (mem.writeError === null) mem.writeError = err;
+        this.onError(err);
+      },
+    );
+    mem.inflight.add(done);
+  }
+
+  /** Issues the writes of data bytes [mem.issued, to): those bytes must be final. */
+  issue(mem: MemSegment, to: number): void {
+    if (to <= mem.issued) return;
+    for (const p of mem.pieces(mem.issued, to)) {
+      this.track(mem, this.array.writeColumn(mem.segment, p.column, p.offset, mem.buffer.subarray(p.start, p.end)));
+    }
+    mem.issued = to;
+  }
+
+  /** A sealed segment: zeros its tail, computes its parity and issues the remaining data
+   * columns and the parity column. */
+  issueSealed(mem: MemSegment): void {
+    mem.sealContent();
+    this.issue(mem, mem.layout.segmentDataBytes);
+    this.track(mem, this.array.writeParity(mem.segment, 0, mem.parity));
+  }
+
+  /** Waits for every write issued so far for `mem`; throws the segment's write error. */
+  async settle(mem: MemSegment): Promise<void> {
+    const upTo = mem.issued;
+    if (mem.inflight.size > 0) await Promise.all([...mem.inflight]);
+    if (mem.writeError !== null) throw mem.writeError;
+    mem.written = Math.max(mem.written, upTo);
+  }
+}
