@@ -109,6 +109,7 @@ export function exitCodeOf(err: unknown): number {
     case 'LSA_IO': return 74; // EX_IOERR
     case 'LSA_READ_ONLY': return 77; // EX_NOPERM
     case 'LSA_PROTOCOL': return 76; // EX_PROTOCOL
+    case 'LSA_CONTROL': return 69; // EX_UNAVAILABLE
     default: return 70;
   }
 }

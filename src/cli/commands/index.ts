@@ -1,5 +1,6 @@
 import type { Command } from '../command';
 import { checkCommand } from './check';
+import { statusCommand } from './status';
 import { crashtestCommand } from './crashtest';
 import { rebuildCommand } from './rebuild';
 import { gcCommand } from './gc';
@@ -25,4 +26,5 @@ export const COMMANDS: Command[] = [
   crashtestCommand,
   serveCommand,
   upCommand,
+  statusCommand,
 ];
