@@ -62,3 +62,9 @@ export function readWholeFile(p: string): Buffer {
     throw new IoError(`cannot read ${p}: ${(err as Error).message}`, { path: p }, err);
   }
 }
+
+/** Copies `from` to `to` unless `to` exists, keeping owner-only permissions (keys). */
+export function copyFileIfMissing(from: string, to: string): void {
+  fs.copyFileSync(from, to, fs.constants.COPYFILE_EXCL);
+  fs.chmodSync(to, 0o600);
+}

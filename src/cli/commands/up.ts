@@ -1,67 +1,136 @@
-// lsa up (what `npm start` runs): the whole system on this machine. Today: the primary array
-// in ./volumes/primary (created on first run with a 1 GiB volume vol0), served over NBD.
+// lsa up (what `npm start` runs): the whole system on this machine. On first run it creates
+// ./volumes/primary (a 1 GiB volume vol0) and ./volumes/secondary with one replication key,
+// then starts the secondary and the primary as two processes, waits until the pair is
+// duplex, and prints how to use it. Ctrl-C stops both cleanly (primary first). Run again, it
+// reuses the volumes.
 
+import * as path from 'node:path';
 import { NotFoundError } from '../../errors';
-import type { LsaEngine } from '../../lsa/engine';
+import { copyFileIfMissing, fileExists, joinPath } from '../../io/files';
+import { KEY_FILE, ensureKeyFile } from '../../io/key-file';
+import { startServerChild, type ServerChild } from '../../io/child-servers';
 import { createArray, openArray } from '../../lsa/open-array';
-import type { GcPolicyName } from '../../lsa/gc-policy';
-import type { Logger } from '../../util/log';
-import { DIR_OPTION, str, type Command } from '../command';
-import { GC_POLICY_OPTION, LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, NBD_OPTION, describeExports, gcPolicyFrom, loggerFrom, nbdUri, parseListenAddress, serveUntilSignal } from '../serve-session';
+import { parseGcPolicy } from '../../lsa/gc-policy';
+import { DEFAULT_CONTROL_PORT } from '../../control/http-api';
+import { optStr, str, type Command } from '../command';
+import { controlRequest } from '../control-client';
+import { DEFAULT_REPLICA_PORT, DEFAULT_SECONDARY_NBD_PORT } from '../replication-setup';
+import { GC_POLICY_OPTION, LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, nbdUri, parseListenAddress } from '../serve-session';
 
 const FIRST_VOLUME = 'vol0';
 const FIRST_VOLUME_BYTES = 1024 ** 3;
 /** 5 sparse disks of 512 MiB (4 data + parity) hold the 1 GiB volume with room to spare. */
 const FIRST_DISK_BYTES = 512 * 1024 ** 2;
+const DUPLEX_WAIT_MS = 120_000;
 
-async function openOrCreate(dir: string, log: Logger, gcPolicy: GcPolicyName | undefined): Promise<LsaEngine> {
+async function ensureArray(dir: string, volume: boolean, gcPolicy: string | undefined, say: (s: string) => void): Promise<void> {
   try {
-    return await openArray(dir, { gcPolicy });
+    const e = await openArray(dir, { gcPolicy: false });
+    await e.close();
+    return;
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
   }
-  const engine = await createArray(dir, { geometry: { diskBytes: FIRST_DISK_BYTES }, gcPolicy, volume: { name: FIRST_VOLUME, capacityBytes: FIRST_VOLUME_BYTES } });
-  log.info(`created an array in ${dir} with volume ${FIRST_VOLUME} (1GiB)`);
-  return engine;
+  const e = await createArray(dir, {
+    geometry: { diskBytes: FIRST_DISK_BYTES },
+    gcPolicy: gcPolicy === undefined ? undefined : parseGcPolicy(gcPolicy),
+    volume: volume ? { name: FIRST_VOLUME, capacityBytes: FIRST_VOLUME_BYTES } : null,
+  });
+  await e.close();
+  say(`created ${dir}${volume ? ` with volume ${FIRST_VOLUME} (1GiB)` : ' (volumes come from the primary)'}`);
 }
 
 export const upCommand: Command = {
   name: 'up',
-  summary: 'start everything: create ./volumes/primary with a 1 GiB volume vol0 if missing, then serve it over NBD',
-  usage: 'lsa up [--dir DIR] [--nbd 127.0.0.1:10809] [--gc-policy P] [--log-format text|json] [--log-level info]',
+  summary: 'start everything: a primary and a secondary (created on first run), paired, vol0 over NBD on 127.0.0.1:10809',
+  usage: 'lsa up [--dir ./volumes] [--nbd 127.0.0.1:10809] [--mode sync|async] [--gc-policy P] [--log-format text|json] [--log-level info]',
   options: {
-    dir: DIR_OPTION,
-    nbd: NBD_OPTION,
+    dir: { type: 'string', default: './volumes', description: 'data folder: primary/ and secondary/ inside', valueName: 'DIR' },
+    nbd: { type: 'string', default: '127.0.0.1:10809', description: 'the primary\'s NBD address', valueName: 'ADDR' },
+    mode: { type: 'string', default: 'sync', description: 'remote copy mode', valueName: 'sync|async' },
     'gc-policy': GC_POLICY_OPTION,
     'log-format': LOG_FORMAT_OPTION,
     'log-level': LOG_LEVEL_OPTION,
   },
-  details: 'Ctrl-C (SIGINT) or SIGTERM stops cleanly: in-flight requests finish, everything is flushed.',
+  details: 'Ports: NBD 10809 (primary), control 10810, replication 10811, secondary NBD 10812 (snapshots VOLUME@NAME).',
   async run(ctx) {
-    const address = parseListenAddress(str(ctx, 'nbd'));
-    const log = loggerFrom(ctx, 'lsa');
-    const dir = str(ctx, 'dir');
-    const engine = await openOrCreate(dir, log, gcPolicyFrom(ctx));
-    return serveUntilSignal(engine, {
-      address,
-      readOnly: false,
-      log,
-      onListening: (server, host, port) => {
-        const exports = describeExports(server);
-        const first = server.exports.resolve('')?.name ?? FIRST_VOLUME;
-        const uri = nbdUri(host, port, first);
+    const root = str(ctx, 'dir');
+    const nbd = parseListenAddress(str(ctx, 'nbd'));
+    const primaryDir = joinPath(root, 'primary');
+    const secondaryDir = joinPath(root, 'secondary');
+    const say = (s: string): void => void ctx.out.write(`lsa up: ${s}\n`);
+    const gcPolicy = optStr(ctx, 'gc-policy');
+    await ensureArray(primaryDir, true, gcPolicy, say);
+    await ensureArray(secondaryDir, false, gcPolicy, say);
+    ensureKeyFile(joinPath(primaryDir, KEY_FILE));
+    if (!fileExists(joinPath(secondaryDir, KEY_FILE))) copyFileIfMissing(joinPath(primaryDir, KEY_FILE), joinPath(secondaryDir, KEY_FILE));
+    const cli = path.resolve(__dirname, '..', 'main.js');
+    const common = ['--log-format', str(ctx, 'log-format'), '--log-level', str(ctx, 'log-level'), ...(gcPolicy ? ['--gc-policy', gcPolicy] : [])];
+    const control = `127.0.0.1:${DEFAULT_CONTROL_PORT}`;
+    const log = (line: string): void => void ctx.err.write(line + '\n');
+    const secondary = startServerChild('secondary', cli, ['serve', '--dir', secondaryDir, '--replica-listen', `127.0.0.1:${DEFAULT_REPLICA_PORT}`, '--nbd', `127.0.0.1:${DEFAULT_SECONDARY_NBD_PORT}`, ...common], log);
+    const primary = startServerChild('primary', cli, [
+      'serve', '--dir', primaryDir, '--secondary', `127.0.0.1:${DEFAULT_REPLICA_PORT}`, '--mode', str(ctx, 'mode'),
+      '--nbd', `${nbd.host}:${nbd.port}`, '--control', control, ...common,
+    ], log);
+    const children: ServerChild[] = [primary, secondary];
+    let stopping = false;
+    const stopAll = async (): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      await primary.stop(); // the primary first: it flushes, then the secondary has everything
+      await secondary.stop();
+    };
+    const died = Promise.race(children.map((c) => c.exited.then((code) => ({ c, code }))));
+    const onSignal = (): void => void stopAll();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const deadline = Date.now() + DUPLEX_WAIT_MS;
+      let ready = false;
+      while (!ready && !stopping && Date.now() < deadline) {
+        const early = await Promise.race([died.then((d) => d), new Promise<null>((r) => setTimeout(() => r(null), 250))]);
+        if (early) break;
+        try {
+          const r = await controlRequest(control, 'GET', '/status', undefined, 2000);
+          const vols = (r.json.volumes ?? []) as { state: string }[];
+          ready = r.status === 200 && vols.length > 0 && vols.every((v) => v.state === 'duplex');
+        } catch {
+          // not listening yet
+        }
+      }
+      if (ready) {
+        const uri = nbdUri(nbd.host, nbd.port, FIRST_VOLUME);
         ctx.out.write([
-          `lsa up: serving ${dir} over NBD on ${host}:${port}`,
-          `  exports: ${exports.join(', ') || '(none)'}`,
-          '  connect with:',
-          `    qemu-io -f raw ${uri} -c 'write -P 0xab 0 1M' -c 'read -P 0xab 0 1M'`,
-          `    qemu-img convert -n -f raw -O raw disk.img ${uri}`,
-          `    nbdinfo ${uri}        nbdinfo --map ${uri}`,
-          `    mkdir -p /tmp/${first} && nbdfuse /tmp/${first} ${uri} &     (the disk is then /tmp/${first}/nbd)`,
-          '  Ctrl-C stops cleanly (in-flight requests finish, everything is flushed).',
+          '',
+          `lsa up: primary ${primaryDir} and secondary ${secondaryDir} are duplex (${str(ctx, 'mode')} remote copy)`,
+          `  write and read:   qemu-io -f raw ${uri} -c 'write -P 0xab 0 1M' -c 'read -P 0xab 0 1M'`,
+          `  copy an image in: qemu-img convert -n -f raw -O raw disk.img ${uri}`,
+          `  mount ext4:       mkdir -p /tmp/vol0 && nbdfuse /tmp/vol0 ${uri} &   (then losetup + mount /tmp/vol0/nbd)`,
+          `  pair status:      lsa status          (control API http://${control}/status)`,
+          '  snapshot:         lsa snapshot create --volume vol0 --wait',
+          `  read it:          qemu-img convert -f raw -O raw nbd://127.0.0.1:${DEFAULT_SECONDARY_NBD_PORT}/vol0@latest snap.img`,
+          `  look inside:      lsa inspect --dir ${primaryDir} [--svg array.svg]     lsa check --dir ${primaryDir} (when stopped)`,
+          '  Ctrl-C stops both cleanly.',
           '',
         ].join('\n'));
-      },
-    });
+      } else if (!stopping) {
+        say('the pair did not come up; stopping (see the log lines above)');
+        await stopAll();
+        return 1;
+      }
+      const first = await died;
+      if (!stopping) {
+        say(`${first.c.name} exited unexpectedly (code ${first.code}); stopping the other`);
+        await stopAll();
+        return 1;
+      }
+      await Promise.all(children.map((c) => c.exited));
+      say('stopped');
+      return 0;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   },
 };
