@@ -81,6 +81,14 @@ export class ReadOnlyError extends LsaError {
   }
 }
 
+/** Not now: the request may succeed if repeated later (a snapshot while a remote-copy update
+ * is in progress, without --wait). */
+export class TryAgainError extends LsaError {
+  constructor(message: string, data: ErrorData = {}) {
+    super('LSA_TRY_AGAIN', message, data);
+  }
+}
+
 /** The engine was closed, or poisoned by an earlier fatal I/O error. */
 export class ClosedError extends LsaError {
   constructor(message: string, data: ErrorData = {}) {
@@ -106,6 +114,7 @@ export function exitCodeOf(err: unknown): number {
     case 'LSA_DATA_LOST': return 65;
     case 'LSA_OUT_OF_SPACE': return 73;
     case 'LSA_IN_USE': return 75; // EX_TEMPFAIL
+    case 'LSA_TRY_AGAIN': return 75;
     case 'LSA_IO': return 74; // EX_IOERR
     case 'LSA_READ_ONLY': return 77; // EX_NOPERM
     case 'LSA_PROTOCOL': return 76; // EX_PROTOCOL

@@ -11,7 +11,9 @@ export interface ServerChild {
 }
 
 export function startServerChild(name: string, script: string, args: string[], onLine: (line: string) => void): ServerChild {
-  const child: ChildProcess = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdin stays open as a lifeline: if this process dies, even by SIGKILL, the child sees its
+  // stdin end and shuts down cleanly (serve --exit-with-parent)
+  const child: ChildProcess = spawn(process.execPath, [script, ...args, '--exit-with-parent'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let partial = '';
   const relay = (chunk: Buffer): void => {
     const lines = (partial + chunk.toString('utf8')).split('\n');

@@ -3,7 +3,9 @@
 // creating ./volumes/primary with a 1 GiB vol0 on first run.
 
 import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { parseListenAddress } from '../../src/cli/serve-session';
 import * as C from '../../src/nbd/constants';
@@ -18,6 +20,7 @@ describe('nbd server process: serve and up', function () {
   this.timeout(60_000);
   let t: ReturnType<typeof tmpDir>;
   const servers: ServerProcess[] = [];
+  const ups: UpProcess[] = [];
 
   const start = async (args: string[], command = 'serve', cwd?: string): Promise<ServerProcess> => {
     const s = await ServerProcess.start(args, command, cwd);
@@ -31,6 +34,7 @@ describe('nbd server process: serve and up', function () {
 
   afterEach(async () => {
     for (const s of servers.splice(0)) await s.stop('SIGKILL').catch(() => undefined);
+    for (const u of ups.splice(0)) await u.stop('SIGKILL');
     t.cleanup();
   });
 
@@ -94,22 +98,71 @@ describe('nbd server process: serve and up', function () {
     expect(check.status, check.stdout + check.stderr).to.equal(0);
   });
 
-  it('lsa up: creates ./volumes/primary with a 1 GiB vol0, says how to connect, serves it; a second up reopens it', async () => {
-    const s = await start([], 'up', t.dir);
+  it('lsa up: creates ./volumes/{primary,secondary}, pairs them, says how to connect, serves vol0; a second up reopens it', async () => {
+    const [nbd, control, replica, secNbd] = await freePorts(4);
+    const args = ['--nbd', `127.0.0.1:${nbd}`, '--control', `127.0.0.1:${control}`, '--replica-port', String(replica), '--secondary-nbd', `127.0.0.1:${secNbd}`];
+    const up = async (): Promise<UpProcess> => {
+      const p = new UpProcess(spawn(process.execPath, [MAIN_JS, 'up', ...args], { cwd: t.dir, stdio: ['ignore', 'pipe', 'pipe'] }));
+      ups.push(p);
+      await p.waitFor(new RegExp(`qemu-io -f raw nbd://127\\.0\\.0\\.1:${nbd}/vol0`), 60_000);
+      return p;
+    };
+    const s = await up();
     expect(fs.existsSync(path.join(t.dir, 'volumes', 'primary'))).to.equal(true);
-    await s.waitFor(/qemu-io -f raw nbd:\/\/127\.0\.0\.1:\d+\/vol0/, 10_000);
-    const c = await NbdTestClient.open(s.port, { exportName: '' });
+    expect(fs.existsSync(path.join(t.dir, 'volumes', 'secondary', 'replication.key'))).to.equal(true);
+    expect(s.output).to.match(/are duplex/);
+    const c = await NbdTestClient.open(nbd, { exportName: '' });
     expect(c.size).to.equal(1024 * MiB);
     expect((await c.write(1024 * MiB - 5, Buffer.from('tail!'), C.CMD_FLAG_FUA)).errno).to.equal(0);
     await c.disconnect();
-    expect(await s.stop('SIGINT')).to.equal(0);
-    expect(s.log).to.match(/created an array/);
+    expect(await s.stop()).to.equal(0);
+    expect(s.output).to.match(/created .*primary with volume vol0/);
 
-    const again = await start([], 'up', t.dir);
-    expect(again.log).to.not.match(/created an array/);
-    const d = await NbdTestClient.open(again.port, { exportName: 'vol0' });
+    const again = await up();
+    expect(again.output).to.not.match(/created /);
+    const d = await NbdTestClient.open(nbd, { exportName: 'vol0' });
     expect((await d.read(1024 * MiB - 5, 5)).data!.toString()).to.equal('tail!');
     await d.disconnect();
-    expect(await again.stop('SIGTERM')).to.equal(0);
+    // the secondary has it too: read it through the secondary's read-only NBD export
+    const sec = await NbdTestClient.open(secNbd, { exportName: 'vol0' });
+    expect((await sec.read(1024 * MiB - 5, 5)).data!.toString()).to.equal('tail!');
+    await sec.disconnect();
+    expect(await again.stop()).to.equal(0);
   });
 });
+
+/** `lsa up` as a child: its stdout and stderr, and a clean stop with SIGINT. */
+class UpProcess {
+  output = '';
+
+  constructor(readonly child: ChildProcess) {
+    child.stdout!.on('data', (b: Buffer) => (this.output += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (this.output += b.toString()));
+  }
+
+  async waitFor(re: RegExp, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!re.test(this.output)) {
+      if (Date.now() > deadline || this.child.exitCode !== null) throw new Error(`no ${re} from lsa up; its output:\n${this.output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  stop(signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+    if (this.child.exitCode !== null) return Promise.resolve(this.child.exitCode);
+    return new Promise((resolve) => {
+      this.child.once('exit', (code) => resolve(code));
+      this.child.kill(signal);
+    });
+  }
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => resolve(srv));
+  })));
+  const ports = servers.map((srv) => (srv.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
+  return ports;
+}

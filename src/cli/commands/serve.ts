@@ -13,6 +13,7 @@ export const serveCommand: Command = {
     dir: DIR_OPTION,
     nbd: { ...NBD_OPTION, default: undefined, description: `${NBD_OPTION.description} (default 127.0.0.1:10809; 127.0.0.1:${DEFAULT_SECONDARY_NBD_PORT} on a secondary)` },
     ...REPLICATION_OPTIONS,
+    'exit-with-parent': { type: 'boolean', default: false, description: 'shut down cleanly when stdin closes (lsa up uses it)' },
     'read-only': { type: 'boolean', default: false, description: 'refuse writes, trims and zeroing with EPERM' },
     'gc-policy': GC_POLICY_OPTION,
     'log-format': LOG_FORMAT_OPTION,
@@ -24,6 +25,11 @@ export const serveCommand: Command = {
     'engine (multi-conn is safe). SIGINT/SIGTERM: stop accepting, finish in-flight requests, flush, close.',
   ].join('\n'),
   async run(ctx) {
+    if (flag(ctx, 'exit-with-parent')) {
+      process.stdin.resume();
+      process.stdin.once('end', () => process.kill(process.pid, 'SIGTERM'));
+      process.stdin.once('error', () => process.kill(process.pid, 'SIGTERM'));
+    }
     const secondary = isSecondary(ctx);
     const address = parseListenAddress(optStr(ctx, 'nbd') ?? `127.0.0.1:${secondary ? DEFAULT_SECONDARY_NBD_PORT : 10809}`);
     const log = loggerFrom(ctx, 'lsa');

@@ -5,7 +5,7 @@
 // reuses the volumes.
 
 import * as path from 'node:path';
-import { NotFoundError } from '../../errors';
+import { InvalidArgumentError, NotFoundError } from '../../errors';
 import { copyFileIfMissing, fileExists, joinPath } from '../../io/files';
 import { KEY_FILE, ensureKeyFile } from '../../io/key-file';
 import { startServerChild, type ServerChild } from '../../io/child-servers';
@@ -48,6 +48,9 @@ export const upCommand: Command = {
     dir: { type: 'string', default: './volumes', description: 'data folder: primary/ and secondary/ inside', valueName: 'DIR' },
     nbd: { type: 'string', default: '127.0.0.1:10809', description: 'the primary\'s NBD address', valueName: 'ADDR' },
     mode: { type: 'string', default: 'sync', description: 'remote copy mode', valueName: 'sync|async' },
+    control: { type: 'string', default: `127.0.0.1:${DEFAULT_CONTROL_PORT}`, description: 'the primary\'s control API address', valueName: 'ADDR' },
+    'replica-port': { type: 'string', default: String(DEFAULT_REPLICA_PORT), description: 'loopback port of the replication link', valueName: 'PORT' },
+    'secondary-nbd': { type: 'string', default: `127.0.0.1:${DEFAULT_SECONDARY_NBD_PORT}`, description: 'the secondary\'s NBD address (read-only volumes and snapshots)', valueName: 'ADDR' },
     'gc-policy': GC_POLICY_OPTION,
     'log-format': LOG_FORMAT_OPTION,
     'log-level': LOG_LEVEL_OPTION,
@@ -66,11 +69,15 @@ export const upCommand: Command = {
     if (!fileExists(joinPath(secondaryDir, KEY_FILE))) copyFileIfMissing(joinPath(primaryDir, KEY_FILE), joinPath(secondaryDir, KEY_FILE));
     const cli = path.resolve(__dirname, '..', 'main.js');
     const common = ['--log-format', str(ctx, 'log-format'), '--log-level', str(ctx, 'log-level'), ...(gcPolicy ? ['--gc-policy', gcPolicy] : [])];
-    const control = `127.0.0.1:${DEFAULT_CONTROL_PORT}`;
+    const control = str(ctx, 'control');
+    const replicaPort = Number(str(ctx, 'replica-port'));
+    if (!Number.isInteger(replicaPort) || replicaPort < 1 || replicaPort > 65535) throw new InvalidArgumentError(`--replica-port must be a port number; got "${str(ctx, 'replica-port')}"`);
+    const secondaryNbd = parseListenAddress(str(ctx, 'secondary-nbd'));
+    if (nbd.port === 0 || secondaryNbd.port === 0) throw new InvalidArgumentError('lsa up needs fixed ports (it prints them in its guide); pick free ones instead of 0');
     const log = (line: string): void => void ctx.err.write(line + '\n');
-    const secondary = startServerChild('secondary', cli, ['serve', '--dir', secondaryDir, '--replica-listen', `127.0.0.1:${DEFAULT_REPLICA_PORT}`, '--nbd', `127.0.0.1:${DEFAULT_SECONDARY_NBD_PORT}`, ...common], log);
+    const secondary = startServerChild('secondary', cli, ['serve', '--dir', secondaryDir, '--replica-listen', `127.0.0.1:${replicaPort}`, '--nbd', `${secondaryNbd.host}:${secondaryNbd.port}`, ...common], log);
     const primary = startServerChild('primary', cli, [
-      'serve', '--dir', primaryDir, '--secondary', `127.0.0.1:${DEFAULT_REPLICA_PORT}`, '--mode', str(ctx, 'mode'),
+      'serve', '--dir', primaryDir, '--secondary', `127.0.0.1:${replicaPort}`, '--mode', str(ctx, 'mode'),
       '--nbd', `${nbd.host}:${nbd.port}`, '--control', control, ...common,
     ], log);
     const children: ServerChild[] = [primary, secondary];
@@ -107,9 +114,9 @@ export const upCommand: Command = {
           `  write and read:   qemu-io -f raw ${uri} -c 'write -P 0xab 0 1M' -c 'read -P 0xab 0 1M'`,
           `  copy an image in: qemu-img convert -n -f raw -O raw disk.img ${uri}`,
           `  mount ext4:       mkdir -p /tmp/vol0 && nbdfuse /tmp/vol0 ${uri} &   (then losetup + mount /tmp/vol0/nbd)`,
-          `  pair status:      lsa status          (control API http://${control}/status)`,
+          `  pair status:      lsa status --control ${control}    (GET http://${control}/status)`,
           '  snapshot:         lsa snapshot create --volume vol0 --wait',
-          `  read it:          qemu-img convert -f raw -O raw nbd://127.0.0.1:${DEFAULT_SECONDARY_NBD_PORT}/vol0@latest snap.img`,
+          `  read it:          qemu-img convert -f raw -O raw nbd://${secondaryNbd.host}:${secondaryNbd.port}/vol0@latest snap.img`,
           `  look inside:      lsa inspect --dir ${primaryDir} [--svg array.svg]     lsa check --dir ${primaryDir} (when stopped)`,
           '  Ctrl-C stops both cleanly.',
           '',
