@@ -10,17 +10,17 @@
 // All reads of one look go through `snapshot`, one read transaction, so the tables agree
 // with each other (one commit, not pieces of two).
 //
-// The queries repeat those of sqlite-nvram.ts on purpose: that class opens the file for
-// writing (schema, WAL and sync pragmas), which is exactly what this one must not do.
+// The queries are shared with sqlite-nvram.ts (nvram-queries.ts); only the opening differs:
+// that class opens the file for writing (schema, WAL and sync pragmas), this one must not.
 
 import Database from 'better-sqlite3';
 import { CorruptionError, IoError, NotFoundError } from '../errors';
 import { fileExists, readWholeFile } from '../io/files';
 import type { VolumeRow } from './nvram';
 import type { PendingRow } from './pending';
-import type { SegmentRow, SegmentState } from './segment-table';
+import { forEachDirectoryPage, forEachOpenParityPage, readMeta, readPendingRows, readSegments, readVolumes } from './nvram-queries';
+import type { SegmentRow } from './segment-table';
 
-const STATES = new Set<string>(['free', 'open', 'closed', 'collecting']);
 /** SQLite header bytes holding the file format write/read versions (2 = WAL, 1 = rollback). */
 const HEADER_WRITE_VERSION_AT = 18;
 const HEADER_READ_VERSION_AT = 19;
@@ -73,48 +73,27 @@ export class NvramReader {
   }
 
   meta(): Map<string, string> {
-    const rows = this.db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[];
-    return new Map(rows.map((r) => [r.key, r.value]));
+    return readMeta(this.db);
   }
 
   volumes(): VolumeRow[] {
-    const rows = this.db.prepare('SELECT id, name, capacity_bytes, created_at_ms, compress FROM volumes ORDER BY id').all() as {
-      id: number; name: string; capacity_bytes: number; created_at_ms: number; compress: string;
-    }[];
-    return rows.map((r) => ({ id: r.id, name: r.name, capacityBytes: r.capacity_bytes, createdAtMs: r.created_at_ms, compress: r.compress }));
+    return readVolumes(this.db);
   }
 
   segments(): SegmentRow[] {
-    const rows = this.db.prepare('SELECT idx, state, live_bytes, trim_refs, fill_bytes, seq_last, closed_at_ms, stream FROM segments').all() as {
-      idx: number; state: string; live_bytes: number; trim_refs: number; fill_bytes: number; seq_last: number; closed_at_ms: number; stream: number;
-    }[];
-    return rows.map((r) => {
-      if (!STATES.has(r.state)) throw new CorruptionError(`segment ${r.idx} has unknown state "${r.state}" in ${this.location}`);
-      return {
-        index: r.idx, state: r.state as SegmentState, liveBytes: r.live_bytes, trimRefs: r.trim_refs,
-        fillBytes: r.fill_bytes, seqLast: r.seq_last, closedAtMs: r.closed_at_ms, stream: r.stream,
-      };
-    });
+    return readSegments(this.db, this.location);
   }
 
   forEachPage(volumeId: number, visit: (pageNo: number, bytes: Buffer) => void): void {
-    const stmt = this.db.prepare('SELECT page_no, entries FROM directory_pages WHERE volume_id = ?').raw(true);
-    for (const row of stmt.iterate(volumeId) as Iterable<[number, Buffer]>) visit(row[0], row[1]);
+    forEachDirectoryPage(this.db, volumeId, visit);
   }
 
   forEachParityPage(segment: number, visit: (pageNo: number, bytes: Buffer) => void): void {
-    if (!this.hasTable('open_parity')) return;
-    const stmt = this.db.prepare('SELECT page_no, bytes FROM open_parity WHERE segment = ?').raw(true);
-    for (const row of stmt.iterate(segment) as Iterable<[number, Buffer]>) visit(row[0], row[1]);
+    if (this.hasTable('open_parity')) forEachOpenParityPage(this.db, segment, visit);
   }
 
   pendingRows(): PendingRow[] {
-    if (!this.hasTable('write_pending')) return [];
-    const rows = this.db.prepare('SELECT * FROM write_pending ORDER BY seq, track').all() as Record<string, number>[];
-    return rows.map((r) => ({
-      seq: r.seq, volumeId: r.volume_id, track: r.track, trackCount: r.track_count, flags: r.flags, segment: r.segment, slot: r.slot,
-      recordBytes: r.record_bytes, payloadBytes: r.payload_bytes, payloadCrc: r.payload_crc, timestampMs: r.timestamp_ms,
-    }));
+    return this.hasTable('write_pending') ? readPendingRows(this.db) : [];
   }
 
   /** Tables added by later versions may be missing from a file an older build wrote (it can't
