@@ -1,7 +1,7 @@
 // Disk files as real sparse files, with positional I/O on file descriptors.
 
 import * as fs from 'node:fs';
-import { AlreadyExistsError, IoError, NotFoundError } from '../errors';
+import { AlreadyExistsError, IoError, NotFoundError, ReadOnlyError } from '../errors';
 import type { DiskFile, DiskSystem } from './disk-file';
 
 function ioError(op: string, path: string, err: NodeJS.ErrnoException): IoError {
@@ -21,7 +21,7 @@ function writeAt(fd: number, buf: Buffer, at: number, pos: number): Promise<numb
 }
 
 class RealDiskFile implements DiskFile {
-  constructor(readonly path: string, readonly sizeBytes: number, private fd: number) {}
+  constructor(readonly path: string, readonly sizeBytes: number, private fd: number, private readonly readOnly = false) {}
 
   async read(buf: Buffer, offset: number): Promise<number> {
     let done = 0;
@@ -39,6 +39,7 @@ class RealDiskFile implements DiskFile {
   }
 
   async write(buf: Buffer, offset: number): Promise<void> {
+    if (this.readOnly) throw readOnlyError('write', this.path);
     let done = 0;
     try {
       while (done < buf.length) done += await writeAt(this.fd, buf, done, offset + done);
@@ -48,6 +49,7 @@ class RealDiskFile implements DiskFile {
   }
 
   sync(): Promise<void> {
+    if (this.readOnly) return Promise.reject(readOnlyError('fsync', this.path));
     return new Promise((resolve, reject) => {
       fs.fdatasync(this.fd, (err) => (err ? reject(ioError('fsync', this.path, err)) : resolve()));
     });
@@ -57,6 +59,31 @@ class RealDiskFile implements DiskFile {
     const fd = this.fd;
     this.fd = -1;
     return new Promise((resolve) => fs.close(fd, () => resolve()));
+  }
+}
+
+function readOnlyError(op: string, path: string): ReadOnlyError {
+  return new ReadOnlyError(`${op} ${path}: disk files are open read-only here (inspection never writes)`, { path, op });
+}
+
+/** Opens an existing disk file; read-only handles refuse writes and syncs. */
+export function openDiskFile(path: string, readOnly: boolean): DiskFile {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, readOnly ? 'r' : 'r+');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') throw new NotFoundError(`disk file ${path} is missing`, { path });
+    throw ioError('open', path, e);
+  }
+  return new RealDiskFile(path, fs.fstatSync(fd).size, fd, readOnly);
+}
+
+export function lengthOfFile(path: string): number {
+  try {
+    return fs.statSync(path).size;
+  } catch {
+    return -1;
   }
 }
 
@@ -84,26 +111,12 @@ export const realDisks: DiskSystem = {
   },
 
   async open(path) {
-    let fd: number;
-    try {
-      fd = fs.openSync(path, 'r+');
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ENOENT') throw new NotFoundError(`disk file ${path} is missing`, { path });
-      throw ioError('open', path, e);
-    }
-    return new RealDiskFile(path, fs.fstatSync(fd).size, fd);
+    return openDiskFile(path, false);
   },
 
   exists(path) {
     return fs.existsSync(path);
   },
 
-  lengthOf(path) {
-    try {
-      return fs.statSync(path).size;
-    } catch {
-      return -1;
-    }
-  },
+  lengthOf: lengthOfFile,
 };
