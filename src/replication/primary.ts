@@ -18,10 +18,12 @@ import type { LsaEngine, UpdateEvent, UpdateListener, VolumeState } from '../lsa
 import { isTrimLike, RECORD_FLAG_ZERO } from '../lsa/record-format';
 import type { Logger } from '../util/log';
 import { newNonce, proof, proofMatches, validNonce } from './auth';
-import { FramedSocket } from './framed-socket';
+import { FramedSocket, SEND_BUFFER_HIGH_BYTES } from './framed-socket';
 import type { Frame } from './frame';
 import { MSG, PROTOCOL_VERSION_JSON, UPDATE_HEADER_BYTES, decodeJson, encodeUpdate } from './messages';
 import { assertPairTransition, type PairState } from './pair-state';
+import type { RestoreChunk, RestoreRead } from './restore-messages';
+import { RestoreRequests } from './restore-requests';
 
 export type ReplicationMode = 'sync' | 'async';
 
@@ -34,7 +36,18 @@ export interface PrimaryOptions {
   lagMaxBytes: number;
   log: Logger;
   reconnectMs?: number;
+  /** Silence from the secondary (no frame at all) after which the link is given up. */
+  linkTimeoutMs?: number;
 }
+
+/** An idle link carries a COMMIT (answered by APPLIED) at least this often, so that silence
+ * means a stuck or unreachable secondary rather than nothing to say. */
+export const HEARTBEAT_MS = 1000;
+/** Default for linkTimeoutMs: a secondary that keeps the TCP connection open but answers
+ * nothing (stopped process, wedged disk) is dropped after this, which releases sync writes. */
+export const LINK_TIMEOUT_MS = 10_000;
+/** On a clean stop, how long the primary waits for the secondary to apply its last commit. */
+export const STOP_DRAIN_MS = 5000;
 
 export interface PairStatus {
   volume: string;
@@ -62,6 +75,8 @@ interface Pair {
   synced: boolean;
   /** Updates were not shipped (lag bound or link trouble): a new scan is needed. */
   dirty: boolean;
+  /** A resync waits for the socket to drain (after the lag bound was hit). */
+  drainWaiting: boolean;
   error: string | null;
   bytesShipped: number;
 }
@@ -69,7 +84,12 @@ interface Pair {
 interface Waiter {
   frames: number;
   resolve: () => void;
+  /** Date.now() when the write started waiting (a write waits at most the link timeout). */
+  sinceMs: number;
 }
+
+/** Data bytes in one UPDATE frame (well under the frame limit). */
+const UPDATE_DATA_MAX = 1024 * 1024;
 
 /** Scan frames between COMMITs during a resync, so the secondary applies as it goes. */
 const SCAN_COMMIT_EVERY = 256;
@@ -85,9 +105,11 @@ export class PrimaryReplicator implements UpdateListener {
   private waiters: Waiter[] = [];
   private committedThrough = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
   private lastError: string | null = null;
   private snapshotWaiters = new Map<number, (r: Record<string, unknown>) => void>();
   private snapshotIds = 0;
+  private readonly restores = new RestoreRequests();
 
   constructor(readonly engine: LsaEngine, readonly opts: PrimaryOptions) {
     for (const v of engine.volumesById.values()) this.addPair(v);
@@ -97,7 +119,7 @@ export class PrimaryReplicator implements UpdateListener {
   private addPair(v: VolumeState): Pair {
     const pair: Pair = {
       v, state: 'simplex', applied: 0, lastSeq: 0, scanning: false, scanFrom: 0, scanUpTo: 0, scanDone: 0,
-      synced: false, dirty: false, error: null, bytesShipped: 0,
+      synced: false, dirty: false, drainWaiting: false, error: null, bytesShipped: 0,
     };
     this.pairs.set(v.row.id, pair);
     return pair;
@@ -106,14 +128,55 @@ export class PrimaryReplicator implements UpdateListener {
   start(): void {
     this.engine.updateListener = this;
     for (const p of this.pairs.values()) this.transition(p, 'suspended');
+    const tickMs = Math.min(HEARTBEAT_MS, this.linkTimeoutMs) / 4;
+    this.watchdog = setInterval(() => this.checkLink(), tickMs);
+    this.watchdog.unref();
     this.connect();
   }
 
+  /** Clean stop (host I/O has stopped): the last commit is handed to the secondary and, for a
+   * short while, waited for, so a pair stopped in duplex comes back with nothing to resync. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
+    await this.drain(STOP_DRAIN_MS).catch((err: unknown) => this.opts.log.warn('could not hand the last updates to the secondary', { error: (err as Error).message }));
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.watchdog) clearInterval(this.watchdog);
     this.link?.close('primary shutting down');
     this.releaseWaiters();
+  }
+
+  private async drain(timeoutMs: number): Promise<void> {
+    if (!this.ready || !this.link) return;
+    await this.engine.flush();
+    this.sendCommit();
+    const target = this.committedThrough;
+    const deadline = Date.now() + timeoutMs;
+    const behind = (): boolean => [...this.pairs.values()].some((p) => p.synced && !p.dirty && p.applied < target);
+    while (this.ready && behind() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  private get linkTimeoutMs(): number {
+    return this.opts.linkTimeoutMs ?? LINK_TIMEOUT_MS;
+  }
+
+  /** Drops a link whose secondary went silent (or never acknowledges), and keeps an idle link
+   * busy with a heartbeat COMMIT so that silence can be told from idleness. */
+  private checkLink(): void {
+    const link = this.link;
+    if (!link || link.isClosed) return;
+    const now = Date.now();
+    const limit = this.linkTimeoutMs;
+    if (now - link.lastHeardMs > limit) {
+      link.fail(new ProtocolError(`the secondary sent nothing for ${limit} ms (stopped, wedged or unreachable); dropping the link`));
+      return;
+    }
+    const oldest = this.waiters[0];
+    if (oldest && now - oldest.sinceMs > limit) {
+      link.fail(new ProtocolError(`the secondary acknowledged no update for ${limit} ms; dropping the link (waiting writes complete, their tracks are resynced later)`));
+      return;
+    }
+    if (this.ready && now - link.lastSentMs >= HEARTBEAT_MS) this.sendCommit();
   }
 
   get connected(): boolean {
@@ -135,7 +198,8 @@ export class PrimaryReplicator implements UpdateListener {
     this.nonce = newNonce();
     const link: FramedSocket = new FramedSocket(socket, (f) => this.onFrame(link, f), (reason) => this.onClosed(link, reason));
     this.link = link;
-    socket.once('connect', () => link.sendJson(MSG.HELLO, { protocol: PROTOCOL_VERSION_JSON, role: 'primary', nonce: this.nonce }));
+    // arrayId lets the secondary tell a new primary array from the one its watermarks are about
+    socket.once('connect', () => link.sendJson(MSG.HELLO, { protocol: PROTOCOL_VERSION_JSON, role: 'primary', nonce: this.nonce, arrayId: this.engine.array.arrayId }));
   }
 
   private onClosed(link: FramedSocket, reason: string): void {
@@ -152,6 +216,7 @@ export class PrimaryReplicator implements UpdateListener {
     this.releaseWaiters();
     for (const [id, w] of this.snapshotWaiters) w({ id, error: `replica link lost: ${reason}` });
     this.snapshotWaiters.clear();
+    this.restores.failAll(`replica link lost: ${reason}`);
     if (!this.stopped) {
       this.reconnectTimer = setTimeout(() => this.connect(), this.opts.reconnectMs ?? 500);
       this.reconnectTimer.unref();
@@ -170,8 +235,10 @@ export class PrimaryReplicator implements UpdateListener {
         const c = decodeJson<{ nonce: string; proof: string }>(f.payload, 'CHALLENGE', { nonce: 'string', proof: 'string' });
         if (!validNonce(c.nonce)) throw new ProtocolError('CHALLENGE is malformed');
         if (!proofMatches(proof(this.opts.key, 'secondary', this.nonce, c.nonce), c.proof)) {
-          this.opts.log.error('secondary refused: it failed authentication (wrong replication key?)');
-          throw new ProtocolError('authentication failed: the secondary does not hold this primary\'s replication key (check --key-file on both ends)');
+          const why = 'authentication failed: the secondary does not hold this primary\'s replication key (check --key-file on both ends)';
+          // once per outage, not once per reconnect attempt
+          if (this.lastError !== why) this.opts.log.error('secondary refused: it failed authentication (wrong replication key?)', { secondary: `${this.opts.host}:${this.opts.port}` });
+          throw new ProtocolError(why);
         }
         link.sendJson(MSG.AUTH, { proof: proof(this.opts.key, 'primary', this.nonce, c.nonce) });
         return;
@@ -214,6 +281,7 @@ export class PrimaryReplicator implements UpdateListener {
         w?.(JSON.parse(f.payload.toString('utf8')) as Record<string, unknown>);
         return;
       }
+      case MSG.RESTORE_DATA: return this.restores.onData(f.payload);
       default:
         throw new ProtocolError(`unexpected message type ${f.type}`);
     }
@@ -231,7 +299,36 @@ export class PrimaryReplicator implements UpdateListener {
     p.error = null;
     p.applied = typeof r.appliedSeq === 'number' ? r.appliedSeq : 0;
     this.transition(p, p.applied === 0 ? 'duplex-pending' : 'resync');
-    void this.resync(p);
+    this.startResync(p);
+  }
+
+  /** Runs a resync in the background. A failure here (a local read or flush) drops the link:
+   * the next connection starts over from what the secondary has applied. */
+  private startResync(p: Pair): void {
+    this.resync(p).catch((err: unknown) => {
+      const message = (err as Error).message;
+      this.opts.log.error('resync failed; dropping the link to start over', { volume: p.v.row.name, error: message });
+      this.link?.fail(new ProtocolError(`resync of ${p.v.row.name} failed on the primary: ${message}`));
+    });
+  }
+
+  /** After the async lag bound was hit: once the socket has drained, ship the tracks that were
+   * skipped (a scan in progress repeats by itself, since the pair is dirty). */
+  private async resyncAfterDrain(link: FramedSocket, p: Pair): Promise<void> {
+    if (p.scanning || p.drainWaiting) return;
+    p.drainWaiting = true;
+    try {
+      await link.drained(this.scanQueueBytes);
+    } finally {
+      p.drainWaiting = false;
+    }
+    if (this.link === link && !link.isClosed && !p.scanning && p.dirty) this.startResync(p);
+  }
+
+  /** Bytes a resync scan lets queue in the socket: in async mode well under the lag bound, so
+   * live updates beside the scan do not hit it again and again. */
+  private get scanQueueBytes(): number {
+    return this.opts.mode === 'async' ? Math.min(SEND_BUFFER_HIGH_BYTES, Math.floor(this.opts.lagMaxBytes / 4)) : SEND_BUFFER_HIGH_BYTES;
   }
 
   // ---- shipping ----
@@ -248,20 +345,32 @@ export class PrimaryReplicator implements UpdateListener {
       if (!p.dirty) this.opts.log.warn('lag bound hit: tracking out-of-sync tracks instead of shipping', { volume: p.v.row.name });
       p.dirty = true;
       p.synced = false;
+      if (p.state === 'duplex') this.transition(p, 'resync');
+      void this.resyncAfterDrain(link, p);
       return;
     }
     this.ship(link, p, u);
     if (this.opts.mode === 'sync') {
       const frames = this.updateFrames;
-      return new Promise<void>((resolve) => this.waiters.push({ frames, resolve }));
+      return new Promise<void>((resolve) => this.waiters.push({ frames, resolve, sinceMs: Date.now() }));
     }
   }
 
+  /** One UPDATE frame per piece of at most UPDATE_DATA_MAX bytes: a long write's tracks carry
+   * consecutive sequences, so its pieces are updates of their own. */
   private ship(link: FramedSocket, p: Pair, u: Omit<UpdateEvent, 'volumeId'>): void {
-    const payload = encodeUpdate({ volumeId: p.v.row.id, kind: u.kind, track: u.track, count: u.count, seq: u.seq, timestampMs: u.timestampMs, data: u.data });
-    link.send(MSG.UPDATE, payload);
-    this.updateFrames++;
-    p.bytesShipped += payload.length - UPDATE_HEADER_BYTES;
+    const tb = this.engine.layout.trackBytes;
+    const perFrame = u.kind === 'write' ? Math.max(1, Math.floor(UPDATE_DATA_MAX / tb)) : u.count;
+    for (let done = 0; done < u.count; done += perFrame) {
+      const n = Math.min(perFrame, u.count - done);
+      const data = u.data ? u.data.subarray(done * tb, (done + n) * tb) : null;
+      const payload = encodeUpdate({
+        volumeId: p.v.row.id, kind: u.kind, track: u.track + done, count: n, seq: u.kind === 'write' ? u.seq + done : u.seq, timestampMs: u.timestampMs, data,
+      });
+      link.send(MSG.UPDATE, payload);
+      this.updateFrames++;
+      p.bytesShipped += payload.length - UPDATE_HEADER_BYTES;
+    }
   }
 
   onCommit(committedBefore: number): void {
@@ -281,6 +390,7 @@ export class PrimaryReplicator implements UpdateListener {
     const link = this.link;
     if (!link || !this.ready) return;
     p.scanning = true;
+    const shippedBefore = p.bytesShipped;
     // a scan belongs to the connection it started on: once that closes, it stops and leaves
     // the pair alone (the next connection runs its own)
     const current = (): boolean => this.link === link && !link.isClosed;
@@ -296,6 +406,8 @@ export class PrimaryReplicator implements UpdateListener {
         const tb = this.engine.layout.trackBytes;
         const buf = Buffer.alloc(tb);
         let frames = 0;
+        // frames between COMMITs and drain checks: at most a quarter of what may queue
+        const scanBurst = Math.max(1, Math.min(SCAN_COMMIT_EVERY, Math.floor(this.scanQueueBytes / 4 / tb)));
         this.opts.log.info('resync started', { volume: p.v.row.name, fromSeq: p.scanFrom, toSeq: p.scanUpTo });
         for (let t = 0; t < p.v.tracks; t++) {
           p.scanDone = t + 1;
@@ -319,16 +431,16 @@ export class PrimaryReplicator implements UpdateListener {
             if (dir.seqOf(t) !== seq) continue; // rewritten meanwhile: the live path shipped it
             this.ship(link, p, { track: t, count: 1, kind: 'write', data: buf, seq, timestampMs: Date.now() });
           }
-          if (++frames % SCAN_COMMIT_EVERY === 0) {
+          if (++frames % scanBurst === 0) {
             this.sendCommit();
-            await link.drained();
+            await link.drained(this.scanQueueBytes);
           }
         }
         p.scanDone = p.v.tracks;
       } while (p.dirty && current());
       if (!current()) return;
       p.synced = true;
-      this.opts.log.info('resync shipped', { volume: p.v.row.name, bytes: p.bytesShipped });
+      this.opts.log.info('resync shipped', { volume: p.v.row.name, bytes: p.bytesShipped - shippedBefore });
       this.sendCommit();
     } finally {
       if (this.link === link) p.scanning = false;
@@ -358,6 +470,13 @@ export class PrimaryReplicator implements UpdateListener {
       const p = this.pairs.get(id);
       return !p || p.state !== 'duplex' || p.lastSeq > p.applied;
     });
+  }
+
+  /** Reads a range of a snapshot back from the secondary (restore). */
+  readSnapshotRange(ask: Omit<RestoreRead, 'id'>, timeoutMs: number): Promise<RestoreChunk> {
+    const link = this.link;
+    if (!link || !this.ready) throw new ProtocolError(`the secondary is not connected${this.lastError ? ` (${this.lastError})` : ''}`);
+    return this.restores.read(link, ask, timeoutMs);
   }
 
   /** Relays a snapshot request with a barrier; resolves with the secondary's completion. */
