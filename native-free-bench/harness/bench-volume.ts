@@ -13,7 +13,7 @@ export interface BenchVolume {
   volume: Volume;
 }
 
-export async function createBenchVolume(dir: string, geometry: Geometry, capacityBytes: number): Promise<BenchVolume> {
-  const engine = await createArray(dir, { geometry, nvram: 'sqlite', volume: { name: BENCH_VOLUME, capacityBytes } });
+export async function createBenchVolume(dir: string, geometry: Geometry, capacityBytes: number, compress = 'none'): Promise<BenchVolume> {
+  const engine = await createArray(dir, { geometry, nvram: 'sqlite', volume: { name: BENCH_VOLUME, capacityBytes, compress } });
   return { engine, volume: volumeByName(engine, BENCH_VOLUME) };
 }

@@ -1,6 +1,6 @@
-// The baseline of the system scenarios: a plain file written with Node's fs, the way a program
-// without an LSA would store the same bytes. Callback-style positional I/O, as the engine's own
-// real-disk layer uses, so both sides pay the same libuv costs.
+// The baseline of the system scenarios: a plain file written (or read) with Node's fs, the way
+// a program without an LSA would store the same bytes. Callback-style positional I/O, as the
+// engine's own real-disk layer uses, so both sides pay the same libuv costs.
 
 import * as fs from 'node:fs';
 
@@ -12,6 +12,22 @@ export class RawFile {
     const fd = fs.openSync(path, 'wx+');
     if (sizeBytes > 0) fs.ftruncateSync(fd, sizeBytes);
     return new RawFile(path, fd);
+  }
+
+  /** Opens an existing file for reading (the degraded scenario reads the disk files). */
+  static openForReading(path: string): RawFile {
+    return new RawFile(path, fs.openSync(path, 'r'));
+  }
+
+  /** Fills `buf` from `position` (short only at the end of the file); returns the bytes read. */
+  read(buf: Buffer, position: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const step = (done: number): void => {
+        if (done === buf.length) return resolve(done);
+        fs.read(this.fd, buf, done, buf.length - done, position + done, (err, n) => (err ? reject(err) : n === 0 ? resolve(done) : step(done + n)));
+      };
+      step(0);
+    });
   }
 
   write(data: Buffer, position: number): Promise<void> {

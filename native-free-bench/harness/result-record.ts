@@ -2,7 +2,7 @@
 // Field names are stable: scripts and the smoke test read them.
 
 import type { MachineInfo } from './machine-info';
-import type { Check, Measures, Params, SizeMode } from './scenario';
+import type { Check, Measures, Params, ResultRow, SizeMode } from './scenario';
 import type { DistributionStats, MetricStats } from './summarize';
 
 export const RESULT_FORMAT_VERSION = 1;
@@ -29,6 +29,8 @@ export interface ResultRecord {
   };
   /** The headline numbers (medians over the runs) under the names the scenario documents. */
   result: Record<string, number>;
+  /** The whole result as a table (medians), for scenarios whose result is a grid. */
+  rows?: ResultRow[];
   metrics: Record<string, MetricStats & { description: string }>;
   distributions: Record<string, DistributionStats>;
   machine: MachineInfo;

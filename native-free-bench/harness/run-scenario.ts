@@ -31,8 +31,8 @@ export interface ScenarioOutcome {
 
 export async function runScenario(s: Scenario, settings: RunSettings): Promise<ScenarioOutcome> {
   const bound = s.bind(settings.mode);
-  const runs = settings.runs ?? DEFAULT_RUNS[settings.mode];
-  const warmup = settings.warmup ?? DEFAULT_WARMUP_RUNS[settings.mode];
+  const runs = settings.runs ?? s.runs?.[settings.mode] ?? DEFAULT_RUNS[settings.mode];
+  const warmup = settings.warmup ?? s.warmupRuns?.[settings.mode] ?? DEFAULT_WARMUP_RUNS[settings.mode];
   const started = performance.now();
   const progress = new Progress(s.name, settings.quiet);
   let step = 'prepare';
@@ -74,6 +74,7 @@ export async function runScenario(s: Scenario, settings: RunSettings): Promise<S
   const summary = summarize(s.metrics, samples);
   const verdict = bound.judge(summary, runs);
   const machine = machineInfo();
+  const rows = bound.rows(summary);
   const metrics: ResultRecord['metrics'] = {};
   for (const m of s.metrics) metrics[m.key] = { ...summary.metrics[m.key], description: m.description };
   const record: ResultRecord = {
@@ -90,13 +91,16 @@ export async function runScenario(s: Scenario, settings: RunSettings): Promise<S
     baseline: s.baseline,
     target: { description: s.target, pass: verdict.pass, checks: verdict.checks },
     result: bound.result(summary),
+    ...(rows ? { rows } : {}),
     metrics,
     distributions: summary.distributions,
     machine,
     durationMs: Math.round(performance.now() - started),
   };
-  const subtitle = `${settings.mode} mode, ${runs} runs after ${warmup} warm-up (bars: median, whiskers: min..max) | ${machine.cpuModel} x${machine.cores}, node ${machine.node} | ${machine.date}`;
-  const svg = renderChart(`${s.name}: ${s.title}`, subtitle, bound.plot(summary));
+  const panels = bound.plot(summary);
+  const legend = panels.every((p) => p.kind === 'lines') ? 'points: median' : 'bars: median, whiskers: min..max';
+  const subtitle = `${settings.mode} mode, ${runs} run${runs === 1 ? '' : 's'} after ${warmup} warm-up (${legend}) | ${machine.cpuModel} x${machine.cores}, node ${machine.node} | ${machine.date}`;
+  const svg = renderChart(`${s.name}: ${s.title}`, subtitle, panels);
   const files = writeResults(settings.outDir, record, svg);
   return { record, files };
 }

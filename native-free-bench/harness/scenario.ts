@@ -75,6 +75,10 @@ export interface Verdict {
   checks: Check[];
 }
 
+/** One row of a scenario's result table (a grid of results, such as gc's policy x workload x
+ * utilization); a field missing from a row does not apply to it. */
+export type ResultRow = Record<string, number | string>;
+
 export interface ScenarioSpec<P extends Params> {
   name: string;
   title: string;
@@ -85,9 +89,16 @@ export interface ScenarioSpec<P extends Params> {
   target: string;
   metrics: MetricSpec[];
   sizes: Record<SizeMode, P>;
+  /** Repetitions and discarded warm-up runs per mode when the command line does not say
+   * (default: the harness's). An algorithm over the in-memory twins is deterministic for a
+   * seed and meets no JIT or page-cache effect worth a warm-up run. */
+  runs?: Partial<Record<SizeMode, number>>;
+  warmupRuns?: Partial<Record<SizeMode, number>>;
   prepare(ctx: ScenarioContext, params: P): Promise<Trial>;
   /** The headline fields of the results (medians, by the names users know). */
   result(summary: Summary, params: P): Record<string, number>;
+  /** The full result as a table, when it is a grid too large for headline fields. */
+  rows?(summary: Summary, params: P): ResultRow[];
   judge(summary: Summary, params: P, runs: number): Verdict;
   plot(summary: Summary, params: P): Panel[];
 }
@@ -100,6 +111,8 @@ export interface Scenario {
   readonly baseline: string;
   readonly target: string;
   readonly metrics: readonly MetricSpec[];
+  readonly runs?: Partial<Record<SizeMode, number>>;
+  readonly warmupRuns?: Partial<Record<SizeMode, number>>;
   bind(mode: SizeMode): BoundScenario;
 }
 
@@ -107,6 +120,7 @@ export interface BoundScenario {
   params: Params;
   prepare(ctx: ScenarioContext): Promise<Trial>;
   result(summary: Summary): Record<string, number>;
+  rows(summary: Summary): ResultRow[] | undefined;
   judge(summary: Summary, runs: number): Verdict;
   plot(summary: Summary): Panel[];
 }
@@ -119,12 +133,15 @@ export function defineScenario<P extends Params>(spec: ScenarioSpec<P>): Scenari
     baseline: spec.baseline,
     target: spec.target,
     metrics: spec.metrics,
+    runs: spec.runs,
+    warmupRuns: spec.warmupRuns,
     bind(mode: SizeMode): BoundScenario {
       const params = spec.sizes[mode];
       return {
         params,
         prepare: (ctx) => spec.prepare(ctx, params),
         result: (summary) => spec.result(summary, params),
+        rows: (summary) => spec.rows?.(summary, params),
         judge: (summary, runs) => spec.judge(summary, params, runs),
         plot: (summary) => spec.plot(summary, params),
       };

@@ -3,6 +3,7 @@
 
 import { renderBarPanel } from './bar-panel';
 import { renderCdfPanel } from './cdf-panel';
+import { renderLinePanel } from './line-panel';
 import type { Panel } from './panel';
 import { el, text } from './svg';
 
@@ -15,7 +16,11 @@ export function renderChart(title: string, subtitle: string, panels: readonly Pa
   const height = HEADER_H + PANEL_H;
   const body = panels.map((p, i) => {
     const box = { x: i * PANEL_W, y: HEADER_H, w: PANEL_W, h: PANEL_H };
-    return p.kind === 'bars' ? renderBarPanel(p, box) : renderCdfPanel(p, box);
+    switch (p.kind) {
+      case 'bars': return renderBarPanel(p, box);
+      case 'cdf': return renderCdfPanel(p, box);
+      case 'lines': return renderLinePanel(p, box);
+    }
   });
   const content = [
     el('rect', { x: 0, y: 0, width, height, fill: '#ffffff' }),

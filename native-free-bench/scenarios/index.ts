@@ -3,18 +3,28 @@
 // list's order is the order `npm run bench` runs them in.
 
 import type { Scenario } from '../harness/scenario';
+import { compress } from './compress';
+import { degraded } from './degraded';
+import { gc } from './gc';
 import { nbd } from './nbd';
 import { open } from './open';
 import { randWrite } from './rand-write';
 import { recovery } from './recovery';
+import { replication } from './replication';
 import { seqWrite } from './seq-write';
+import { snapshot } from './snapshot';
 
 export const SCENARIOS: readonly Scenario[] = [
   seqWrite,
   randWrite,
   open,
   recovery,
+  degraded,
   nbd,
+  replication,
+  gc,
+  snapshot,
+  compress,
 ];
 
 // names are command-line words and file names: kebab-case, and unique

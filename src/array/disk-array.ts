@@ -11,7 +11,7 @@
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CorruptionError, DataLostError, InvalidArgumentError, NotFoundError, assert } from '../errors';
-import type { DiskFile, DiskSystem } from '../io/disk-file';
+import type { DiskFile, DiskSystem, WriteHint } from '../io/disk-file';
 import { Layout, type Geometry } from './geometry';
 import { decodeSuperblock, encodeSuperblock, superblockSlotBytes, type Superblock } from './superblock';
 import { xorInto } from './parity';
@@ -32,6 +32,8 @@ export interface ReconstructSource {
 
 export class DiskArray {
   private dirty = new Set<number>();
+  /** Disks written since the last `writeback` (a subset of what the next `sync` covers). */
+  private unflushed = new Set<number>();
   private generation: number;
   readonly health: DiskHealth[];
 
@@ -190,19 +192,31 @@ export class DiskArray {
     return true;
   }
 
-  async writeColumn(segment: number, column: number, offset: number, buf: Buffer): Promise<void> {
+  async writeColumn(segment: number, column: number, offset: number, buf: Buffer, hint?: WriteHint): Promise<void> {
     this.checkAddress(segment, column, offset, buf.length);
     const disk = this.layout.dataDisk(segment, column);
     if (!this.writable(disk)) return;
-    await this.writeDisk(disk, buf, this.layout.segmentOffset(segment) + offset);
+    await this.writeDisk(disk, buf, this.layout.segmentOffset(segment) + offset, hint);
   }
 
   /** Marks the disk dirty before and again after the write: a sync that started while the
    * write was in flight may not cover it, so the next sync must include that disk. */
-  private async writeDisk(disk: number, buf: Buffer, at: number): Promise<void> {
+  private async writeDisk(disk: number, buf: Buffer, at: number, hint?: WriteHint): Promise<void> {
     this.dirty.add(disk);
-    await this.files[disk]!.write(buf, at);
+    this.unflushed.add(disk);
+    await this.files[disk]!.write(buf, at, hint);
     this.dirty.add(disk);
+    this.unflushed.add(disk);
+  }
+
+  /** Pushes what was written so far towards the media (fdatasync, one disk at a time, so the
+   * I/O threads stay free for writes), without settling anything: `sync` still covers every
+   * disk written since the last sync. Lets the disks work while the host is still writing
+   * instead of all at the next flush. */
+  async writeback(): Promise<void> {
+    const disks = [...this.unflushed];
+    this.unflushed.clear();
+    for (const d of disks) await this.files[d]?.sync();
   }
 
   /** Parity column range; false (buf untouched) when the parity disk cannot be read. */
@@ -214,11 +228,11 @@ export class DiskArray {
     return true;
   }
 
-  async writeParity(segment: number, offset: number, buf: Buffer): Promise<void> {
+  async writeParity(segment: number, offset: number, buf: Buffer, hint?: WriteHint): Promise<void> {
     this.checkAddress(segment, 0, offset, buf.length);
     const disk = this.layout.parityDisk(segment);
     if (!this.writable(disk)) return;
-    await this.writeDisk(disk, buf, this.layout.segmentOffset(segment) + offset);
+    await this.writeDisk(disk, buf, this.layout.segmentOffset(segment) + offset, hint);
   }
 
   /** Recomputes a data column range from the other columns and parity. Throws DataLostError

@@ -15,6 +15,8 @@ export interface Command {
   /** Positional arguments allowed (names for the help text). */
   positionals?: string[];
   details?: string;
+  /** `lsa NAME SUB ...`: each named `NAME SUB`, with its own options and --help. */
+  subcommands?: Command[];
   run(ctx: CommandContext): Promise<number>;
 }
 
@@ -39,6 +41,10 @@ export function helpText(cmd: Command): string {
   for (const [k, o] of opts) {
     const def = o.default !== undefined && o.default !== false ? ` (default: ${String(o.default)})` : '';
     lines.push(`  ${optLabel(k, o).padEnd(width)}  ${o.description}${def}`);
+  }
+  if (cmd.subcommands) {
+    const w = Math.max(...cmd.subcommands.map((c) => c.name.length));
+    lines.push('', 'subcommands (each has --help):', ...cmd.subcommands.map((c) => `  lsa ${c.name.padEnd(w)}  ${c.summary}`));
   }
   if (cmd.details) lines.push('', cmd.details);
   return lines.join('\n') + '\n';

@@ -29,13 +29,23 @@ export async function runCli(argv: string[], out: NodeJS.WritableStream = proces
     out.write('lsa 0.1.0\n');
     return 0;
   }
-  const cmd: Command | undefined = COMMANDS.find((c) => c.name === name);
+  let cmd: Command | undefined = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
     err.write(`lsa: unknown command "${name}"; run lsa --help for the list\n`);
     return 64;
   }
+  let args = rest;
+  if (cmd.subcommands && args[0] !== undefined && !args[0].startsWith('-')) {
+    const sub = cmd.subcommands.find((c) => c.name === `${name} ${args[0]}`);
+    if (!sub) {
+      err.write(`lsa ${name}: unknown subcommand "${args[0]}"; run lsa ${name} --help for the list\n`);
+      return 64;
+    }
+    cmd = sub;
+    args = args.slice(1);
+  }
   try {
-    const { values, positionals, help } = parseCommandArgs(cmd, rest);
+    const { values, positionals, help } = parseCommandArgs(cmd, args);
     if (help) {
       out.write(helpText(cmd));
       return 0;

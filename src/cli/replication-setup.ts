@@ -6,9 +6,10 @@ import { ControlApi, DEFAULT_CONTROL_PORT } from '../control/http-api';
 import { KEY_FILE, readKeyFile } from '../io/key-file';
 import { joinPath } from '../io/files';
 import type { LsaEngine } from '../lsa/engine';
-import { PrimaryReplicator, type ReplicationMode } from '../replication/primary';
+import { LINK_TIMEOUT_MS, PrimaryReplicator, type ReplicationMode } from '../replication/primary';
 import { SecondaryServer } from '../replication/secondary';
 import { SnapshotStore } from '../snapshot/snapshot-store';
+import { readSnapshotRange } from '../snapshot/snapshot-range';
 import { parseSize } from '../util/size';
 import type { Logger } from '../util/log';
 import { optStr, type CommandContext, type OptionSpec } from './command';
@@ -22,6 +23,7 @@ export const REPLICATION_OPTIONS: Record<string, OptionSpec> = {
   secondary: { type: 'string', description: 'be a primary: mirror every volume to the secondary at HOST:PORT', valueName: 'ADDR' },
   mode: { type: 'string', default: 'sync', description: 'remote copy mode: sync (a write completes once the secondary has it) or async', valueName: 'sync|async' },
   'lag-max': { type: 'string', default: '64MiB', description: 'async: shipped-but-unacknowledged bytes before falling back to tracking out-of-sync tracks', valueName: 'SIZE' },
+  'link-timeout': { type: 'string', default: String(LINK_TIMEOUT_MS), description: 'primary: milliseconds of silence from the secondary before the link is dropped (sync writes never wait longer)', valueName: 'MS' },
   'key-file': { type: 'string', description: 'pre-shared key file (default: DIR/replication.key; both ends must hold the same key)', valueName: 'FILE' },
   control: { type: 'string', description: `control API address (default 127.0.0.1:${DEFAULT_CONTROL_PORT} on a primary)`, valueName: 'ADDR' },
 };
@@ -70,6 +72,9 @@ export async function startReplication(ctx: CommandContext, engine: LsaEngine, d
   const mode = (optStr(ctx, 'mode') ?? 'sync') as ReplicationMode;
   if (mode !== 'sync' && mode !== 'async') throw new InvalidArgumentError(`--mode must be sync or async; got "${mode}"`);
   const lagMaxBytes = parseSize(optStr(ctx, 'lag-max') ?? '64MiB', '--lag-max');
+  const linkTimeoutText = optStr(ctx, 'link-timeout') ?? String(LINK_TIMEOUT_MS);
+  const linkTimeoutMs = Number(linkTimeoutText);
+  if (!/^\d+$/.test(linkTimeoutText) || linkTimeoutMs < 100) throw new InvalidArgumentError(`--link-timeout: give milliseconds, at least 100; got "${linkTimeoutText}"`);
   const keyPath = optStr(ctx, 'key-file') ?? joinPath(dir, KEY_FILE);
   const services: Service[] = [];
   let snapshots: SnapshotStore | null = null;
@@ -78,14 +83,14 @@ export async function startReplication(ctx: CommandContext, engine: LsaEngine, d
     const key = readKeyFile(keyPath);
     snapshots = openedSnapshots ?? (await SnapshotStore.open(engine, log.child('snapshot')));
     const a = address(listen, DEFAULT_REPLICA_PORT, 'replica-listen');
-    const server = new SecondaryServer(engine, { host: a.host, port: a.port, key, log: log.child('replica'), takeSnapshot: (req) => snapshots!.take(req) });
+    const server = new SecondaryServer(engine, { host: a.host, port: a.port, key, log: log.child('replica'), takeSnapshot: (req) => snapshots!.take(req), readSnapshot: (req) => readSnapshotRange(snapshots!, req) });
     await server.listen();
     services.push({ name: 'replica link', stop: () => server.close() });
   }
   if (secondary) {
     const key = readKeyFile(keyPath);
     const a = address(secondary, DEFAULT_REPLICA_PORT, 'secondary');
-    replicator = new PrimaryReplicator(engine, { host: a.host, port: a.port, key, mode, lagMaxBytes, log: log.child('replica') });
+    replicator = new PrimaryReplicator(engine, { host: a.host, port: a.port, key, mode, lagMaxBytes, linkTimeoutMs, log: log.child('replica') });
     replicator.start();
     services.push({ name: 'remote copy', stop: () => replicator!.stop() });
   }

@@ -3,6 +3,8 @@
 //   GET  /status                      pair status of every volume
 //   POST /volumes/:name/snapshots     {name?, wait?, timeoutMs?, volumes?: [more names]}
 //   POST /snapshots                   {volumes: [...], name?, wait?, timeoutMs?}
+//   POST /volumes/:name/restore       {name, timeoutMs?}: the volume back to a snapshot of the
+//                                     secondary, through the pair (snapshot-restore.ts)
 //
 // A snapshot request follows the seed (steps 300-318): if a remote-copy update is in progress
 // for a volume and the caller did not ask to wait, the answer is 409 and nothing is taken;
@@ -12,6 +14,8 @@
 import * as http from 'node:http';
 import type { LsaEngine } from '../lsa/engine';
 import type { PrimaryReplicator } from '../replication/primary';
+import { restoreFromSecondary } from './snapshot-restore';
+import { InvalidArgumentError, NotFoundError } from '../errors';
 import type { Logger } from '../util/log';
 
 export const DEFAULT_CONTROL_PORT = 10810;
@@ -35,6 +39,8 @@ class HttpError extends Error {
 
 export class ControlApi {
   private server: http.Server | null = null;
+  /** Volumes being restored: one restore at a time each, and no snapshot of them meanwhile. */
+  private restoring = new Set<string>();
 
   constructor(readonly opts: ControlApiOptions) {}
 
@@ -70,12 +76,34 @@ export class ControlApi {
       const more = Array.isArray(body.volumes) ? body.volumes : [];
       return this.snapshot(res, [parts[1], ...more], body);
     }
+    if (req.method === 'POST' && parts.length === 3 && parts[0] === 'volumes' && parts[2] === 'restore') {
+      return this.restore(res, parts[1], await readJson(req));
+    }
     if (req.method === 'POST' && url.pathname === '/snapshots') {
       const body = await readJson(req);
       if (!Array.isArray(body.volumes) || body.volumes.length === 0) throw new HttpError(400, 'name the volumes: {"volumes": ["vol0"]}');
       return this.snapshot(res, body.volumes, body);
     }
     throw new HttpError(404, `no such endpoint: ${req.method} ${url.pathname} (try GET /status or POST /volumes/NAME/snapshots)`);
+  }
+
+  private async restore(res: http.ServerResponse, volume: string, body: Record<string, unknown>): Promise<void> {
+    const { name, timeoutMs } = restoreArgs(body);
+    const rep = this.opts.replicator;
+    if (!this.opts.engine.volumesByName.has(volume)) throw new HttpError(404, `no volume "${volume}" on this primary`);
+    if (!rep) throw new HttpError(409, 'this server has no secondary (start it with --secondary HOST:PORT)', { code: 'NO_SECONDARY' });
+    if (!rep.connected) throw new HttpError(503, 'the secondary is not connected; a restore reads the snapshot from it', { code: 'NOT_CONNECTED' });
+    if (this.restoring.has(volume)) throw new HttpError(409, `volume ${volume} is being restored already`, { code: 'RESTORE_IN_PROGRESS' });
+    this.restoring.add(volume);
+    try {
+      send(res, 200, await restoreFromSecondary(this.opts.engine, rep, volume, name, timeoutMs, this.opts.log));
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new HttpError(404, (err as Error).message);
+      const status = err instanceof InvalidArgumentError ? 409 : 502;
+      throw new HttpError(status, `restore of ${volume} from snapshot ${name} failed: ${(err as Error).message}`, { code: 'RESTORE_FAILED' });
+    } finally {
+      this.restoring.delete(volume);
+    }
   }
 
   status(): Record<string, unknown> {
@@ -98,6 +126,8 @@ export class ControlApi {
     const wait = body.wait === true;
     const timeoutMs = typeof body.timeoutMs === 'number' && body.timeoutMs > 0 ? Math.min(body.timeoutMs, 3_600_000) : 30_000;
     if (!rep) throw new HttpError(409, 'this server has no secondary (start it with --secondary HOST:PORT)', { code: 'NO_SECONDARY' });
+    const busy = (names as string[]).find((n) => this.restoring.has(n));
+    if (busy) throw new HttpError(409, `volume ${busy} is being restored; take the snapshot when the restore has finished`, { code: 'RESTORE_IN_PROGRESS' });
     const ids = (names as string[]).map((n) => e.volumesByName.get(n)!.row.id);
     const deadline = Date.now() + timeoutMs;
     if (!wait && rep.updateInProgress(ids)) {
@@ -121,6 +151,14 @@ export class ControlApi {
     this.opts.log.info('snapshot taken', { name, volumes: names, seq: result.seq, location: result.location });
     send(res, 201, rest);
   }
+}
+
+/** Fields of a restore request, checked. */
+function restoreArgs(body: Record<string, unknown>): { name: string; timeoutMs: number } {
+  const name = body.name;
+  if (typeof name !== 'string' || !SNAPSHOT_NAME.test(name)) throw new HttpError(400, 'name the snapshot: {"name": "latest"}');
+  const timeoutMs = typeof body.timeoutMs === 'number' && body.timeoutMs > 0 ? Math.min(body.timeoutMs, 24 * 3_600_000) : 3_600_000;
+  return { name, timeoutMs };
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {

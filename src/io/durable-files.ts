@@ -84,6 +84,24 @@ export async function writeFileAtomic(to: string, parts: Buffer[]): Promise<void
   renameDurable(tmp, to);
 }
 
+/** Temporaries of writeFileAtomic left in `dir` (and its subfolders one level down) by a
+ * process that died before its rename; removes them and returns their paths. Call only while
+ * holding the lock that makes this process the only writer of `dir`. */
+export function removeLeftoverTemporaries(dir: string): string[] {
+  const removed: string[] = [];
+  if (!fs.existsSync(dir)) return removed;
+  const folders = [dir, ...fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name))];
+  for (const folder of folders) {
+    for (const f of fs.readdirSync(folder)) {
+      const m = /^\..+\.tmp-(\d+)$/.exec(f);
+      if (!m || Number(m[1]) === process.pid) continue;
+      removeIfExists(path.join(folder, f));
+      removed.push(path.join(folder, f));
+    }
+  }
+  return removed;
+}
+
 /** Removes a file and makes the removal durable. */
 export function removeDurable(p: string): void {
   removeIfExists(p);

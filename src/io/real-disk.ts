@@ -1,8 +1,36 @@
 // Disk files as real sparse files, with positional I/O on file descriptors.
+//
+// Direct writes: a write hinted `direct` (whole aligned columns from the engine's segment
+// memory) goes through a second descriptor opened O_DIRECT, straight to the medium. Through
+// the page cache, a sequential 1 GiB stream cost ~1.4-2.6 s of kernel CPU copying into the
+// cache, then the whole of it again at the flush's fdatasync; direct, ~0.15 s and a nearly
+// free fdatasync (measured on the bench machine, 1.25 GiB over 5 files). The fdatasync at
+// commit still runs: it commits the block allocation and flushes the device's cache. Writes
+// that are not aligned, reads, and files on filesystems without O_DIRECT (tmpfs) use the
+// cached descriptor; the kernel keeps the two coherent.
 
 import * as fs from 'node:fs';
 import { AlreadyExistsError, IoError, NotFoundError, ReadOnlyError } from '../errors';
-import type { DiskFile, DiskSystem } from './disk-file';
+import type { DiskFile, DiskSystem, WriteHint } from './disk-file';
+
+/** Offset, length and memory alignment O_DIRECT needs (covers 512-byte and 4 KiB sectors). */
+export const DIRECT_IO_ALIGN_BYTES = 4096;
+
+function alignedForDirect(buf: Buffer, offset: number): boolean {
+  const a = DIRECT_IO_ALIGN_BYTES;
+  return offset % a === 0 && buf.length % a === 0 && buf.byteOffset % a === 0 && buf.length > 0;
+}
+
+/** An O_DIRECT descriptor on the file, or -1 where the filesystem refuses one. */
+function openDirect(path: string): number {
+  const direct = fs.constants.O_DIRECT;
+  if (direct === undefined) return -1;
+  try {
+    return fs.openSync(path, fs.constants.O_RDWR | direct);
+  } catch {
+    return -1;
+  }
+}
 
 function ioError(op: string, path: string, err: NodeJS.ErrnoException): IoError {
   return new IoError(`${op} ${path}: ${err.message}`, { path, op, errno: err.code }, err);
@@ -21,6 +49,9 @@ function writeAt(fd: number, buf: Buffer, at: number, pos: number): Promise<numb
 }
 
 class RealDiskFile implements DiskFile {
+  /** The O_DIRECT descriptor: opened on the first direct write; -1 none (yet), -2 refused. */
+  private directFd = -1;
+
   constructor(readonly path: string, readonly sizeBytes: number, private fd: number, private readonly readOnly = false) {}
 
   async read(buf: Buffer, offset: number): Promise<number> {
@@ -38,14 +69,34 @@ class RealDiskFile implements DiskFile {
     return done;
   }
 
-  async write(buf: Buffer, offset: number): Promise<void> {
+  async write(buf: Buffer, offset: number, hint?: WriteHint): Promise<void> {
     if (this.readOnly) throw readOnlyError('write', this.path);
+    let fd = this.fd;
+    if (hint?.direct && this.directFd !== -2 && alignedForDirect(buf, offset)) {
+      if (this.directFd === -1) {
+        const d = openDirect(this.path);
+        this.directFd = d >= 0 ? d : -2;
+      }
+      if (this.directFd >= 0) fd = this.directFd;
+    }
     let done = 0;
     try {
-      while (done < buf.length) done += await writeAt(this.fd, buf, done, offset + done);
+      while (done < buf.length) done += await writeAt(fd, buf, done, offset + done);
     } catch (err) {
-      throw ioError('write', this.path, err as NodeJS.ErrnoException);
+      const e = err as NodeJS.ErrnoException;
+      if (fd !== this.fd && e.code === 'EINVAL' && done === 0) {
+        // the filesystem or the memory did not take a direct write after all: cached from now on
+        this.closeDirect(-2);
+        return this.write(buf, offset);
+      }
+      throw ioError('write', this.path, e);
     }
+  }
+
+  private closeDirect(next: number): void {
+    const fd = this.directFd;
+    this.directFd = next;
+    if (fd >= 0) fs.close(fd, () => undefined);
   }
 
   sync(): Promise<void> {
@@ -56,6 +107,7 @@ class RealDiskFile implements DiskFile {
   }
 
   close(): Promise<void> {
+    this.closeDirect(-2);
     const fd = this.fd;
     this.fd = -1;
     return new Promise((resolve) => fs.close(fd, () => resolve()));

@@ -8,11 +8,14 @@ import { collectorOf } from './collector';
 import { expectedAccounting } from './accounting';
 import { ENTRY_WORDS } from './directory';
 import { RECORD_HEADER_BYTES, isTrimLike, tryDecodeHeader } from './record-format';
+import { codecOfFlags, expandTrack } from './track-codec';
 import { crc32 } from 'node:zlib';
 
 export type ProblemKind =
   | 'bad-record' | 'crc-mismatch' | 'wrong-record' | 'dangling-entry'
-  | 'live-bytes' | 'trim-refs' | 'parity-mismatch' | 'read-error' | 'disk-failed' | 'lost';
+  | 'live-bytes' | 'trim-refs' | 'parity-mismatch' | 'read-error' | 'disk-failed' | 'lost'
+  /** A data record whose CRC holds but whose payload is not one track (after decompression). */
+  | 'bad-payload';
 
 export interface Problem {
   kind: ProblemKind;
@@ -107,6 +110,14 @@ export async function checkArray(engine: LsaEngine, opts: CheckOptions = {}): Pr
         if (crc32(payload) !== h.payloadCrc || h.payloadCrc !== e.payloadCrc) {
           add({ kind: 'crc-mismatch', message: `volume ${v.row.name} track ${t}: payload CRC mismatch at segment ${seg} slot ${e.slot}`, ...where, length: e.recordBytes });
           damaged.add(seg);
+        } else if (!isTrimLike(h.flags)) {
+          // the bytes are as written; a payload that does not expand to one track is a bug
+          // that parity cannot undo, so it is reported and not "repaired"
+          try {
+            expandTrack(codecOfFlags(h.flags), payload, layout.trackBytes, where);
+          } catch (err) {
+            add({ kind: 'bad-payload', message: (err as Error).message, ...where, length: e.recordBytes });
+          }
         }
       }
     }

@@ -63,7 +63,8 @@ export class VolumeDirectory {
   }
 
   get(track: number): Entry {
-    assert(track >= 0 && track < this.tracks, `track ${track} in directory of ${this.tracks}`);
+    // the message is built only on failure: this runs for every track written
+    if (!(track >= 0 && track < this.tracks)) assert(false, `track ${track} in directory of ${this.tracks}`);
     const w = track * ENTRY_WORDS;
     const t = this.words;
     return {
@@ -78,7 +79,7 @@ export class VolumeDirectory {
   }
 
   set(track: number, e: Entry): void {
-    assert(track >= 0 && track < this.tracks, `track ${track} in directory of ${this.tracks}`);
+    if (!(track >= 0 && track < this.tracks)) assert(false, `track ${track} in directory of ${this.tracks}`);
     const w = track * ENTRY_WORDS;
     const t = this.words;
     t[w] = e.segment;

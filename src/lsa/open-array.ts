@@ -13,6 +13,7 @@ import { LsaEngine, SEQ_GAP_ON_OPEN } from './engine';
 import { MemoryNvram, type NvramStore } from './nvram';
 import { NVRAM_FILE, SqliteNvram } from './sqlite-nvram';
 import { createVolume, defaultCapacity, volumeLabel, type VolumeLabel } from './volumes';
+import { checkCompressMode } from './track-codec';
 import { Collector } from './collector';
 import { DEFAULT_GC_POLICY, parseGcPolicy, type GcPolicyName } from './gc-policy';
 
@@ -37,7 +38,8 @@ export interface OpenOptions {
 
 export interface CreateOptions extends OpenOptions {
   geometry?: Partial<Geometry>;
-  volume?: { name: string; capacityBytes?: number } | null;
+  /** The first volume; `compress` is its track compression (none, deflate or lz4; default none). */
+  volume?: { name: string; capacityBytes?: number; compress?: string } | null;
 }
 
 function nvramFor(dir: string, opts: OpenOptions, create: boolean): NvramStore {
@@ -68,6 +70,7 @@ export async function createArray(dir: string, opts: CreateOptions = {}): Promis
   const clock = opts.clock ?? systemClock;
   const geometry: Geometry = { ...DEFAULT_GEOMETRY, ...opts.geometry };
   new Layout(geometry); // validates, naming the limit a bad geometry breaks
+  if (opts.volume?.compress !== undefined) checkCompressMode(opts.volume.compress); // before any file exists
   if (disks.exists(diskPath(dir, 0)) || (opts.nvram ?? 'sqlite') === 'sqlite' && fileExists(joinPath(dir, NVRAM_FILE))) {
     throw new AlreadyExistsError(`an array exists already in ${dir}; pick another --dir or remove that one first`, { dir });
   }
@@ -88,7 +91,7 @@ export async function createArray(dir: string, opts: CreateOptions = {}): Promis
     attachCollector(engine, opts);
     if (opts.volume) {
       const capacity = opts.volume.capacityBytes ?? defaultCapacity(engine);
-      await createVolume(engine, opts.volume.name, capacity, 'none');
+      await createVolume(engine, opts.volume.name, capacity, opts.volume.compress ?? 'none');
     }
     return engine;
   } catch (err) {

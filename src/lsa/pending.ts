@@ -6,8 +6,8 @@
 // NVRAM, committed with the data it points at.
 
 import { assert } from '../errors';
-import { isTrimLike } from './record-format';
-import type { LsaEngine } from './engine';
+import { isTrimLike, RECORD_FLAG_TRIM, TRIM_TRACKS_MAX } from './record-format';
+import { STREAM_HOST, type LsaEngine, type VolumeState } from './engine';
 
 export interface PendingRow {
   seq: number;
@@ -39,22 +39,31 @@ export class PendingDirectory {
   private bySlot = new Map<string, string>();
   private put = new Set<string>();
   private deleted = new Map<string, { seq: number; track: number }>();
+  /** Keys whose row is in NVRAM (loaded, or put by a commit). A row applied before any commit
+   * carried it never touches NVRAM: neither its put nor its delete is written. */
+  private persisted = new Set<string>();
 
   get size(): number {
     return this.byKey.size;
   }
 
+  /** A row read back from NVRAM. */
   load(row: PendingRow): void {
-    const k = pendingKey(row.seq, row.track);
-    this.byKey.set(k, row);
-    this.bySlot.set(key(row.segment, row.slot), k);
+    this.index(row);
+    this.persisted.add(pendingKey(row.seq, row.track));
   }
 
   add(row: PendingRow): void {
-    this.load(row);
+    this.index(row);
     const k = pendingKey(row.seq, row.track);
     this.put.add(k);
     this.deleted.delete(k);
+  }
+
+  private index(row: PendingRow): void {
+    const k = pendingKey(row.seq, row.track);
+    this.byKey.set(k, row);
+    this.bySlot.set(key(row.segment, row.slot), k);
   }
 
   has(seq: number, track: number): boolean {
@@ -71,7 +80,7 @@ export class PendingDirectory {
     if (!this.byKey.delete(k)) return;
     this.bySlot.delete(key(row.segment, row.slot));
     this.put.delete(k);
-    this.deleted.set(k, { seq: row.seq, track: row.track });
+    if (this.persisted.has(k)) this.deleted.set(k, { seq: row.seq, track: row.track });
   }
 
   move(row: PendingRow, segment: number, slot: number): void {
@@ -98,6 +107,8 @@ export class PendingDirectory {
       pendingPut: [...this.put].map((k) => ({ ...this.byKey.get(k)! })),
       pendingDeleted: [...this.deleted.values()],
     };
+    for (const k of this.put) this.persisted.add(k);
+    for (const k of this.deleted.keys()) this.persisted.delete(k);
     this.put.clear();
     this.deleted.clear();
     return out;
@@ -176,4 +187,20 @@ export function dropPending(engine: LsaEngine): number {
   }
   if (rows.length > 0) engine.markChanged();
   return rows.length;
+}
+
+/** Before a full copy into a volume that already holds data (made by an earlier pair or by
+ * hand): points every track at a TRIM record of sequence 0, older than any update of a
+ * primary, so tracks the primary never wrote read as zeros like on the primary, and every
+ * update of the copy still applies over it. Synchronous; returns the data tracks dropped. */
+export function forgetContent(engine: LsaEngine, v: VolumeState): number {
+  const held = v.directory.countAllocated((f) => !isTrimLike(f));
+  if (held === 0) return 0;
+  for (let first = 0; first < v.tracks; first += TRIM_TRACKS_MAX) {
+    const count = Math.min(TRIM_TRACKS_MAX, v.tracks - first);
+    const r = engine.appendRecord(STREAM_HOST, RECORD_FLAG_TRIM, v.row.id, first, count, null, 0);
+    engine.pointAtTrim(v, first, count, RECORD_FLAG_TRIM, 0, r.segment, r.slot, r.bytes);
+  }
+  engine.markChanged();
+  return held;
 }

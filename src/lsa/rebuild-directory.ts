@@ -39,7 +39,8 @@ import { systemClock, type Clock } from '../io/clock';
 import { fileExists, joinPath } from '../io/files';
 import { LockFile } from '../io/lock-file';
 import { moveAside, removeIfExists, renameDurable, fsyncPath } from '../io/durable-files';
-import { recordBytes as recordBytesOf, RECORD_COMPRESSION_MASK, RECORD_HEADER_BYTES, TRIM_TRACKS_MAX, isTrimLike, tryDecodeHeader, type RecordHeader } from './record-format';
+import { recordBytes as recordBytesOf, RECORD_HEADER_BYTES, TRIM_TRACKS_MAX, isTrimLike, tryDecodeHeader, type RecordHeader } from './record-format';
+import { codecOfFlags, plausibleStored } from './track-codec';
 import { LsaEngine, SEQ_GAP_ON_OPEN, type VolumeState } from './engine';
 import type { NvramStore, PageWrite, VolumeRow } from './nvram';
 import { NVRAM_FILE, SqliteNvram } from './sqlite-nvram';
@@ -228,11 +229,12 @@ function emptyReport(nvram: string): RebuildReport {
   };
 }
 
-/** Whether this build can serve a record of this shape (uncompressed whole tracks). */
+/** Whether this build can serve a record of this shape (whole tracks, uncompressed or in a
+ * codec it knows, of a length it would have stored). */
 function usable(h: RecordHeader, v: VolumeState, trackBytes: number): boolean {
   if (h.track >= v.tracks) return false;
   if (isTrimLike(h.flags)) return h.payloadBytes === 0 && h.trackCount >= 1 && h.trackCount <= TRIM_TRACKS_MAX;
-  return h.trackCount === 1 && h.payloadBytes === trackBytes && (h.flags & RECORD_COMPRESSION_MASK) === 0;
+  return h.trackCount === 1 && plausibleStored(codecOfFlags(h.flags), h.payloadBytes, trackBytes);
 }
 
 /** A segment's data columns and parity column, read at once. */

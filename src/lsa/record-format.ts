@@ -19,8 +19,8 @@
 //   44     4     CRC-32 of bytes 0..43
 //   48     n     payload (n = payload length), then zeros up to the next multiple of 8
 
-import { crc32 } from 'node:zlib';
 import { CorruptionError } from '../errors';
+import { crc32Short } from '../util/crc32-short';
 
 export const RECORD_MAGIC = 0x5241534c;
 export const RECORD_VERSION = 1;
@@ -71,7 +71,7 @@ export function encodeHeader(h: RecordHeader, out: Buffer, at: number): void {
   out.writeUInt32LE(h.trackCount, at + 32);
   out.writeUInt32LE(h.payloadCrc, at + 36);
   out.writeUInt32LE(0, at + 40);
-  out.writeUInt32LE(crc32(out.subarray(at, at + 44)), at + 44);
+  out.writeUInt32LE(crc32Short(out, at, at + 44), at + 44);
 }
 
 /** Returns null when the bytes are not a record header at all (no magic, or a header CRC
@@ -79,7 +79,7 @@ export function encodeHeader(h: RecordHeader, out: Buffer, at: number): void {
 export function tryDecodeHeader(buf: Buffer, at: number): RecordHeader | null {
   if (at + RECORD_HEADER_BYTES > buf.length) return null;
   if (buf.readUInt32LE(at) !== RECORD_MAGIC) return null;
-  if (buf.readUInt32LE(at + 44) !== crc32(buf.subarray(at, at + 44))) return null;
+  if (buf.readUInt32LE(at + 44) !== crc32Short(buf, at, at + 44)) return null;
   if (buf.readUInt16LE(at + 4) !== RECORD_VERSION) return null;
   return {
     flags: buf.readUInt16LE(at + 6),

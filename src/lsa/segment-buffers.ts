@@ -1,44 +1,55 @@
 // Memory for segments while they are in memory (open, or sealed and being written): the data
 // area and one parity column, reused from segment to segment. A fresh 4 MiB Buffer per segment
 // cost the page faults of touching new memory (627 ms for 256 fresh buffers against 53 ms
-// reusing, measured on the bench machine). Both parts live in one XorSlab when WebAssembly can
-// provide it, so the parity XOR runs in the SIMD kernel; otherwise in ordinary Buffers.
+// reusing, measured on the bench machine). The pool is one XorSlab (a WebAssembly memory, so
+// the parity XOR runs in the SIMD kernel) cut into `slots` sets, made on first use: one
+// memory per engine, since each reserves address space. When every slot is taken (the
+// collector may seal several segments at once) or WebAssembly cannot provide the slab, the
+// pool hands out ordinary Buffers, dropped after use.
 //
 // Reused buffers hold the previous segment's bytes: MemSegment treats everything past its
 // fill point as undefined and never lets it out.
 
 import type { Layout } from '../array/geometry';
-import { XorSlab } from '../array/xor-kernel';
+import { XOR_SLAB_BYTES_MAX, XorSlab } from '../array/xor-kernel';
 
 export interface SegmentBuffers {
   /** The segment's data area (dataColumns x columnBytes). */
   data: Buffer;
   /** One column, for the segment's parity. */
   parity: Buffer;
+  /** Slot in the pool's slab, or -1 for buffers outside it. */
+  slot: number;
 }
 
 export class SegmentBufferPool {
-  private free: SegmentBuffers[] = [];
+  private slab: XorSlab | null | undefined;
+  private freeSlots: number[] = [];
+  private readonly setBytes: number;
+  private readonly slots: number;
 
-  /** Keeps at most `keepMax` idle buffer sets for reuse; more are left to the GC. */
-  constructor(private readonly layout: Layout, private readonly keepMax: number) {}
+  /** `slots`: how many segments the slab holds (fewer if they would not fit one slab). */
+  constructor(private readonly layout: Layout, slots: number) {
+    this.setBytes = layout.segmentDataBytes + layout.columnBytes;
+    this.slots = Math.min(slots, Math.floor(XOR_SLAB_BYTES_MAX / this.setBytes));
+  }
 
   take(): SegmentBuffers {
-    const reused = this.free.pop();
-    if (reused) return reused;
+    if (this.slab === undefined) {
+      this.slab = this.slots > 0 ? XorSlab.create(this.slots * this.setBytes) : null;
+      for (let i = this.slots - 1; this.slab && i >= 0; i--) this.freeSlots.push(i);
+    }
+    const slot = this.freeSlots.pop();
     const dataBytes = this.layout.segmentDataBytes;
-    const cb = this.layout.columnBytes;
-    const slab = XorSlab.create(dataBytes + cb);
-    if (slab) return { data: slab.bytes.subarray(0, dataBytes), parity: slab.bytes.subarray(dataBytes, dataBytes + cb) };
-    return { data: Buffer.alloc(dataBytes), parity: Buffer.alloc(cb) };
+    if (slot === undefined || !this.slab) {
+      return { data: Buffer.alloc(dataBytes), parity: Buffer.alloc(this.layout.columnBytes), slot: -1 };
+    }
+    const at = slot * this.setBytes;
+    const bytes = this.slab.bytes;
+    return { data: bytes.subarray(at, at + dataBytes), parity: bytes.subarray(at + dataBytes, at + this.setBytes), slot };
   }
 
   give(buffers: SegmentBuffers): void {
-    if (this.free.length < this.keepMax) this.free.push(buffers);
-  }
-
-  /** Idle buffer sets kept (for tests of the bound). */
-  get idle(): number {
-    return this.free.length;
+    if (buffers.slot >= 0) this.freeSlots.push(buffers.slot);
   }
 }

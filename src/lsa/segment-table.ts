@@ -90,14 +90,15 @@ export class SegmentTable {
   addLive(i: number, bytes: number): void {
     const row = this.rows[i];
     row.liveBytes += bytes;
-    assert(row.liveBytes >= 0, `segment ${i} live bytes went negative`);
+    // the message is built only on failure: this runs for every record written
+    if (row.liveBytes < 0) assert(false, `segment ${i} live bytes went negative`);
     this.dirty.add(i);
   }
 
   addTrimRefs(i: number, n: number): void {
     const row = this.rows[i];
     row.trimRefs += n;
-    assert(row.trimRefs >= 0, `segment ${i} trim refs went negative`);
+    if (row.trimRefs < 0) assert(false, `segment ${i} trim refs went negative`);
     this.dirty.add(i);
   }
 

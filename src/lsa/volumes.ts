@@ -7,9 +7,10 @@ import type { LsaEngine, VolumeState } from './engine';
 import type { VolumeRow } from './nvram';
 import { RESERVED_SEGMENTS } from './engine';
 import { recordBytes } from './record-format';
+import { checkCompressMode } from './track-codec';
 
 export const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-export const COMPRESS_MODES = ['none', 'deflate', 'lz4'] as const;
+export { COMPRESS_MODES } from './track-codec';
 
 export interface VolumeLabel {
   formatVersion: number;
@@ -41,9 +42,7 @@ export async function createVolume(engine: LsaEngine, name: string, capacityByte
   if (!Number.isSafeInteger(capacityBytes) || capacityBytes <= 0 || capacityBytes % 512 !== 0) {
     throw new InvalidArgumentError(`--capacity must be a positive multiple of 512 bytes; got ${capacityBytes}`, { capacityBytes });
   }
-  if (!(COMPRESS_MODES as readonly string[]).includes(compress)) {
-    throw new InvalidArgumentError(`--compress must be one of ${COMPRESS_MODES.join(', ')}; got "${compress}"`);
-  }
+  checkCompressMode(compress);
   const used = [...engine.volumesById.values()].reduce((s, v) => s + v.tracks * engine.layout.trackBytes, 0);
   const tb = engine.layout.trackBytes;
   const need = Math.ceil(capacityBytes / tb) * tb;

@@ -75,6 +75,11 @@ export class FrameReader {
     return out;
   }
 
+  /** Bytes of a frame begun but not complete: more of it is on its way. */
+  get partialBytes(): number {
+    return this.buffered;
+  }
+
   private peek(n: number): Buffer {
     if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
     const joined = Buffer.concat(this.chunks);

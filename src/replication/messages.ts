@@ -17,6 +17,9 @@ export const MSG = {
   APPLIED: 11,
   SNAPSHOT: 12,
   SNAPSHOT_DONE: 13,
+  /** Restore: the primary reads a snapshot range back (restore-messages.ts). */
+  RESTORE_READ: 14,
+  RESTORE_DATA: 15,
 } as const;
 
 /** The version both ends put in HELLO (the frame header carries the frame format's own). */

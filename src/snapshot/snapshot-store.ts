@@ -6,7 +6,7 @@
 
 import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../errors';
-import { listNested, readWholeFile, removeDurable, writeFileAtomic } from '../io/durable-files';
+import { listNested, readWholeFile, removeDurable, removeLeftoverTemporaries, writeFileAtomic } from '../io/durable-files';
 import { recomputeAccounting } from '../lsa/accounting';
 import { ENTRY_WORDS, VolumeDirectory } from '../lsa/directory';
 import type { LsaEngine, RecordPins, VolumeState } from '../lsa/engine';
@@ -44,6 +44,9 @@ export class SnapshotStore implements RecordPins {
   /** Loads every snapshot file of the array and pins what they point at. */
   static async open(engine: LsaEngine, log: Logger): Promise<SnapshotStore> {
     const store = new SnapshotStore(engine, log);
+    // a snapshot file being written when its process died is incomplete: never a snapshot
+    const leftovers = removeLeftoverTemporaries(path.join(engine.dir, SNAPSHOT_DIR));
+    if (leftovers.length > 0) log.info('removed unfinished snapshot files of a process that died', { files: leftovers.length });
     for (const f of listNested(path.join(engine.dir, SNAPSHOT_DIR), SNAPSHOT_SUFFIX)) {
       const v = engine.volumesByName.get(f.folder);
       if (!v) {

@@ -68,7 +68,7 @@ export class CrashModel {
 
   /** Checks every track after a crash and counts what is wrong. Afterwards the model takes
    * what was read as the new durable and current state (so a campaign can go on). */
-  async audit(v: Volume): Promise<AuditResult> {
+  async audit(v: Pick<Volume, 'read'>): Promise<AuditResult> {
     const result: AuditResult = { tracksChecked: 0, lost: 0, corrupt: 0, problems: [] };
     const tracks = Math.ceil(this.sizeBytes / this.trackBytes);
     const recovered = new VolumeModel(this.sizeBytes);
@@ -101,7 +101,7 @@ export class CrashModel {
   }
 
   /** The first problem in words, or null; as `audit`, but the model is kept on failure. */
-  async verify(v: Volume): Promise<{ problem: string | null; tracksChecked: number }> {
+  async verify(v: Pick<Volume, 'read'>): Promise<{ problem: string | null; tracksChecked: number }> {
     const keep = { durable: this.durable, current: this.current, since: this.since, pending: this.changesPending };
     const r = await this.audit(v);
     if (r.lost + r.corrupt === 0) return { problem: null, tracksChecked: r.tracksChecked };

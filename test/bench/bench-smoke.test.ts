@@ -18,6 +18,20 @@ const RESULT_FIELDS: Record<string, string[]> = {
   open: ['tracks', 'openMs', 'rssBytes', 'rssLimitBytes', 'bytesPerTrack'],
   nbd: ['seqRatio', 'randRatio', 'lsaSeqMiBps', 'qemuSeqMiBps', 'lsaRandIops', 'qemuRandIops'],
   recovery: ['smallTracks', 'largeTracks', 'openSmallMs', 'openLargeMs', 'openGrowth', 'rebuildSmallMs', 'rebuildLargeMs', 'rebuildGrowth', 'rebuildRssBytes'],
+  degraded: ['healthyMiBps', 'degradedMiBps', 'degradedRatio', 'rebuildMiBps', 'plainReadMiBps', 'rebuildRatio'],
+  gc: ['greedyModelErrorMax', 'hotcold80BestVsGreedy', 'bestWorstVsGreedy', 'bestSkewedVsGreedy', 'greedyUniform90', 'modelUniform90'],
+  replication: ['asyncRatio', 'syncRatio', 'seqAsyncRatio', 'seqSyncRatio', 'noneIops', 'asyncIops', 'syncIops', 'resync1Ms', 'resync10Ms', 'resyncBytesRatio'],
+  snapshot: ['p50Ms', 'p99Ms', 'baseP50Ms', 'baseP99Ms', 'p99Ratio', 'smallTracks', 'largeTracks', 'snapshotSmallMs', 'snapshotLargeMs'],
+  compress: ['randomDeflateVsNone', 'randomLz4VsNone', 'halfZeroDeflateStored', 'halfZeroLz4Stored', 'textDeflateStored', 'textLz4Stored', 'textDeflateMiBps', 'textLz4MiBps', 'textNoneMiBps'],
+};
+
+/** Scenarios whose result is a grid also print it as rows (README.md): the fields each row has. */
+const ROW_FIELDS: Record<string, { strings: string[]; numbers: string[]; count: number; numbersWhen?: { field: string; value: string; numbers: string[] } }> = {
+  gc: {
+    strings: ['policy', 'workload'], numbers: ['utilization', 'writeAmplification', 'vsGreedy'], count: 4 * 3 * 4,
+    numbersWhen: { field: 'workload', value: 'uniform', numbers: ['modelWriteAmplification'] },
+  },
+  compress: { strings: ['data', 'mode'], numbers: ['MiBps', 'storedRatio', 'vsNone'], count: 3 * 3 },
 };
 
 const RUN_JS = path.resolve(__dirname, '..', '..', 'native-free-bench', 'run.js');
@@ -59,6 +73,15 @@ describe('bench: every scenario runs at tiny sizes', function () {
         expect(record.target).to.include.keys('description', 'pass', 'checks');
         for (const field of RESULT_FIELDS[s.name] ?? []) {
           expect(record.result[field], `${s.name}: result.${field}`).to.be.a('number').and.satisfy(Number.isFinite);
+        }
+        const rowSpec = ROW_FIELDS[s.name];
+        if (rowSpec) {
+          expect(record.rows, `${s.name}: rows`).to.be.an('array').with.length(rowSpec.count);
+          for (const row of record.rows as Record<string, unknown>[]) {
+            for (const f of rowSpec.strings) expect(row[f], `${s.name}: rows[].${f}`).to.be.a('string');
+            const numbers = [...rowSpec.numbers, ...(rowSpec.numbersWhen && row[rowSpec.numbersWhen.field] === rowSpec.numbersWhen.value ? rowSpec.numbersWhen.numbers : [])];
+            for (const f of numbers) expect(row[f], `${s.name}: rows[].${f}`).to.be.a('number').and.satisfy(Number.isFinite);
+          }
         }
         for (const m of s.metrics) {
           const stats = record.metrics[m.key];

@@ -19,14 +19,14 @@ export interface Rig {
 
 export const SMALL: Geometry = { disks: 5, columnBytes: 64 * 1024, diskBytes: 16 * 1024 * 1024, trackBytes: 4096 };
 
-export async function makeRig(dir: string, kind: 'sim' | 'real', geometry: Partial<Geometry>, capacityBytes: number, nvramKind: 'memory' | 'sqlite' = 'memory'): Promise<Rig> {
+export async function makeRig(dir: string, kind: 'sim' | 'real', geometry: Partial<Geometry>, capacityBytes: number, nvramKind: 'memory' | 'sqlite' = 'memory', compress = 'none'): Promise<Rig> {
   if (kind === 'real') {
-    const engine = await createArray(dir, { geometry, volume: { name: 'vol0', capacityBytes } });
+    const engine = await createArray(dir, { geometry, volume: { name: 'vol0', capacityBytes, compress } });
     return { dir, engine };
   }
   const disks = new SimDiskSystem();
   const nvram = nvramKind === 'memory' ? new MemoryNvram() : undefined;
-  const engine = await createArray(dir, { geometry, disks, nvram: nvram ?? 'sqlite', lock: false, volume: { name: 'vol0', capacityBytes } });
+  const engine = await createArray(dir, { geometry, disks, nvram: nvram ?? 'sqlite', lock: false, volume: { name: 'vol0', capacityBytes, compress } });
   return { dir, disks, nvram, engine };
 }
 

@@ -12,13 +12,44 @@ import { volumeByName } from '../../src/volume/volume';
 
 export const REP_GEOMETRY = { disks: 4, columnBytes: 64 * 1024, diskBytes: 8 * 1024 * 1024, trackBytes: 4096 };
 
+/** Cuts the primary -> secondary byte stream into whole frames (header: length at 12). */
+class FrameSplitter {
+  private buf: Buffer = Buffer.alloc(0);
+  private lost = false;
+
+  /** Whole frames; once the stream stops looking like frames, raw chunks as they come. */
+  push(d: Buffer): Buffer[] {
+    if (this.lost) return [d];
+    this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+    const out: Buffer[] = [];
+    while (this.buf.length >= 20) {
+      if (this.buf.readUInt32BE(0) !== 0x4c535243) {
+        this.lost = true;
+        out.push(this.buf);
+        this.buf = Buffer.alloc(0);
+        return out;
+      }
+      const n = 20 + this.buf.readUInt32BE(12);
+      if (this.buf.length < n) break;
+      out.push(this.buf.subarray(0, n));
+      this.buf = this.buf.subarray(n);
+    }
+    return out;
+  }
+}
+
 export class Proxy {
   private server: net.Server;
   private pairs: { a: net.Socket; b: net.Socket }[] = [];
   port = 0;
   /** Mutates bytes flowing primary -> secondary when set. */
   tamper: ((chunk: Buffer) => Buffer) | null = null;
+  /** Rewrites whole frames flowing primary -> secondary when set (replay, drop, reorder). */
+  frameTamper: ((frame: Buffer) => Buffer[]) | null = null;
   blocked = false;
+  private stalledNow = false;
+  /** Connections accepted so far. */
+  connections = 0;
 
   constructor(private targetPort: number) {
     this.server = net.createServer((a) => {
@@ -26,10 +57,23 @@ export class Proxy {
         a.destroy();
         return;
       }
+      this.connections++;
       const b = net.connect(this.targetPort, '127.0.0.1');
       const pair = { a, b };
       this.pairs.push(pair);
-      a.on('data', (d: Buffer) => b.write(this.tamper ? this.tamper(d) : d));
+      const splitter = new FrameSplitter();
+      if (this.stalledNow) {
+        a.pause();
+        b.pause();
+      }
+      a.on('data', (d: Buffer) => {
+        const frames = splitter.push(d);
+        const ft = this.frameTamper; // it may clear itself while it runs
+        const out = ft ? frames.flatMap((f) => ft(f)) : frames;
+        if (out.length === 0) return;
+        const joined = out.length === 1 ? out[0] : Buffer.concat(out);
+        b.write(this.tamper ? this.tamper(joined) : joined);
+      });
       b.on('data', (d: Buffer) => a.write(d));
       const end = (): void => {
         a.destroy();
@@ -41,6 +85,25 @@ export class Proxy {
       a.on('error', end);
       b.on('error', end);
     });
+  }
+
+  /** Reads nothing in either direction but keeps connections open (a stuck peer): the
+   * sender's socket fills up as it would against a wedged receiver. */
+  get stalled(): boolean {
+    return this.stalledNow;
+  }
+
+  set stalled(on: boolean) {
+    this.stalledNow = on;
+    for (const p of this.pairs) {
+      if (on) {
+        p.a.pause();
+        p.b.pause();
+      } else {
+        p.a.resume();
+        p.b.resume();
+      }
+    }
   }
 
   async listen(): Promise<void> {

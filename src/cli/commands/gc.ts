@@ -2,6 +2,8 @@ import { InvalidArgumentError } from '../../errors';
 import { collectorOf } from '../../lsa/collector';
 import { parseGcPolicy } from '../../lsa/gc-policy';
 import { openArray } from '../../lsa/open-array';
+import { SnapshotStore } from '../../snapshot/snapshot-store';
+import { silentLogger } from '../../util/log';
 import { formatApprox } from '../../util/size';
 import { DIR_OPTION, JSON_OPTION, QUIET_OPTION, flag, optStr, printJson, str, type Command } from '../command';
 import { Progress } from '../progress';
@@ -23,6 +25,11 @@ export const gcCommand: Command = {
     const policy = policyText === undefined ? undefined : parseGcPolicy(policyText);
     if (flag(ctx, 'save') && !policy) throw new InvalidArgumentError('--save needs --policy P');
     const engine = await openArray(str(ctx, 'dir'), { gcPolicy: policy });
+    // the collector must keep (and move) what a secondary's snapshots still point at
+    await SnapshotStore.open(engine, silentLogger).catch(async (err: unknown) => {
+      await engine.close();
+      throw err;
+    });
     try {
       const collector = collectorOf(engine)!;
       const freeText = optStr(ctx, 'free-segments');

@@ -1,6 +1,7 @@
 import type { Command } from '../command';
 import { checkCommand } from './check';
 import { statusCommand } from './status';
+import { snapshotCommand } from './snapshot';
 import { crashtestCommand } from './crashtest';
 import { rebuildCommand } from './rebuild';
 import { gcCommand } from './gc';
@@ -27,4 +28,5 @@ export const COMMANDS: Command[] = [
   serveCommand,
   upCommand,
   statusCommand,
+  snapshotCommand,
 ];

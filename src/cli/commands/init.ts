@@ -10,7 +10,7 @@ import { describeEngine } from '../inspect/describe-array';
 export const initCommand: Command = {
   name: 'init',
   summary: 'create an array (N+1 sparse disk files and its NVRAM) and, unless --no-volume, one volume',
-  usage: 'lsa init [--dir DIR] [--disks 5] [--disk-size 256MiB] [--column-size 1MiB] [--track-size 4KiB] [--volume vol0] [--capacity SIZE] [--no-volume]',
+  usage: 'lsa init [--dir DIR] [--disks 5] [--disk-size 256MiB] [--column-size 1MiB] [--track-size 4KiB] [--volume vol0] [--capacity SIZE] [--compress none|deflate|lz4] [--no-volume]',
   options: {
     dir: DIR_OPTION,
     disks: { type: 'string', default: String(DEFAULT_GEOMETRY.disks), description: 'disk files: N data + 1 parity (3 to 32)', valueName: 'N' },
@@ -19,6 +19,7 @@ export const initCommand: Command = {
     'track-size': { type: 'string', default: '4KiB', description: 'logical track size, 4KiB to 256KiB', valueName: 'SIZE' },
     volume: { type: 'string', default: 'vol0', description: 'name of the first volume', valueName: 'NAME' },
     capacity: { type: 'string', description: 'capacity of the first volume (default: 80% of the usable space)', valueName: 'SIZE' },
+    compress: { type: 'string', default: 'none', description: 'track compression of the first volume: none, deflate or lz4', valueName: 'MODE' },
     'no-volume': { type: 'boolean', default: false, description: 'create no volume (a secondary gets its volumes from the primary)' },
     'gc-policy': { type: 'string', description: `collector policy: ${GC_POLICIES.join(', ')} (default: the benchmark's best, see README)`, valueName: 'P' },
     json: JSON_OPTION,
@@ -32,7 +33,7 @@ export const initCommand: Command = {
       trackBytes: size(ctx, 'track-size'),
     };
     const capacityBytes = optSize(ctx, 'capacity');
-    const volume = flag(ctx, 'no-volume') ? null : { name: optStr(ctx, 'volume') ?? 'vol0', capacityBytes };
+    const volume = flag(ctx, 'no-volume') ? null : { name: optStr(ctx, 'volume') ?? 'vol0', capacityBytes, compress: optStr(ctx, 'compress') ?? 'none' };
     const policyText = optStr(ctx, 'gc-policy');
     const gcPolicy = policyText === undefined ? undefined : parseGcPolicy(policyText);
     const engine = await createArray(dir, { geometry, volume, gcPolicy });
@@ -44,7 +45,7 @@ export const initCommand: Command = {
       else {
         const l = engine.layout;
         ctx.out.write(`created array in ${dir}: ${l.disks} disks of ${formatSize(l.diskBytes)} (sparse), ${formatSize(l.columnBytes)} columns, ${formatSize(l.trackBytes)} tracks, ${l.dataSegments} data segments\n`);
-        for (const v of info.volumes) ctx.out.write(`volume ${v.name}: ${formatSize(v.capacityBytes)}\n`);
+        for (const v of info.volumes) ctx.out.write(`volume ${v.name}: ${formatSize(v.capacityBytes)}${v.compress && v.compress !== 'none' ? `, compress=${v.compress}` : ''}\n`);
         if (keyCreated) ctx.out.write(`replication key: ${joinPath(dir, KEY_FILE)} (mode 0600; both ends of a pair need the same key)\n`);
       }
     } finally {

@@ -4,7 +4,7 @@ import { CONTROL_OPTION, ControlError, controlRequest } from '../control-client'
 
 interface PairRow {
   volume: string; state: string; mode: string | null; lagSeq: number; lagBytes: number; outOfSyncTracks: number;
-  lastAppliedSeq: number; copyProgress: number; tracking?: boolean; error?: string | null;
+  lastAppliedSeq: number; copyProgress: number; tracking?: boolean; error?: string | null; bytesShipped?: number;
 }
 
 export const statusCommand: Command = {
@@ -17,7 +17,9 @@ export const statusCommand: Command = {
     if (r.status !== 200) throw new ControlError(`status: ${String(r.json.error ?? r.status)}`, r.status);
     const rows = (r.json.volumes ?? []) as PairRow[];
     if (flag(ctx, 'json')) {
-      printJson(ctx, rows.map(({ volume, state, mode, lagSeq, lagBytes, outOfSyncTracks, lastAppliedSeq, copyProgress }) => ({ volume, state, mode, lagSeq, lagBytes, outOfSyncTracks, lastAppliedSeq, copyProgress })));
+      printJson(ctx, rows.map(({ volume, state, mode, lagSeq, lagBytes, outOfSyncTracks, lastAppliedSeq, copyProgress, bytesShipped, error }) => ({
+        volume, state, mode, lagSeq, lagBytes, outOfSyncTracks, lastAppliedSeq, copyProgress, bytesShipped: bytesShipped ?? 0, error: error ?? null,
+      })));
       return 0;
     }
     ctx.out.write(`${String(r.json.role)} ${String(r.json.dir)}: secondary ${r.json.connected ? 'connected' : 'not connected'}\n`);
