@@ -260,3 +260,40 @@ describe('parity: power loss, then a disk loss', function () {
     console.log(`      ${points} crash + disk-loss points (seeds ${base}..${base + 29})`);
   });
 });
+
+describe('parity: rebuild is resumable', function () {
+  this.timeout(120_000);
+
+  it('a rebuild stopped half way continues where it stopped, and the disk is trusted only when complete', async () => {
+    const t = tmpDir();
+    try {
+      const capacity = 2 * 1024 * 1024;
+      let engine = await createArray(t.dir, { geometry: { ...GEO5, diskBytes: 8 * 1024 * 1024 }, volume: { name: 'vol0', capacityBytes: capacity } });
+      const model = new VolumeModel(capacity);
+      await writeWorkload(engine, model, new Prng(17), 400, 'resumable');
+      await engine.close();
+      fs.rmSync(diskPath(t.dir, 1));
+      engine = await openArray(t.dir);
+      // stop the rebuild after some segments, as a kill would (progress is committed every 16)
+      const halfway = Math.floor(engine.layout.segments / 2);
+      await rebuildDisk(engine, 1, (p) => {
+        if (p.segmentsDone >= halfway) throw new Error('stopped');
+      }).then(() => expect.fail('the rebuild should have stopped'), (err: Error) => expect(err.message).to.equal('stopped'));
+      await engine.abandon();
+      engine = await openArray(t.dir);
+      expect(engine.array.health[1], 'a half-rebuilt disk is not trusted').to.equal('rebuilding');
+      await expectVolumeEquals(volumeByName(engine, 'vol0'), model, 'reads while the rebuild is unfinished');
+      const resumed = await rebuildDisk(engine, 1);
+      expect(resumed.resumedAt).to.be.greaterThan(1);
+      expect(engine.array.degraded).to.equal(false);
+      expect((await checkArray(engine)).problems).to.deep.equal([]);
+      await engine.close();
+      engine = await openArray(t.dir);
+      expect(engine.array.degraded).to.equal(false);
+      await expectVolumeEquals(volumeByName(engine, 'vol0'), model, 'after the resumed rebuild');
+      await engine.close();
+    } finally {
+      t.cleanup();
+    }
+  });
+});
