@@ -44,6 +44,7 @@ export const serveCommand: Command = {
       await engine.close();
       throw err;
     }
+    const exitWithParent = flag(ctx, 'exit-with-parent');
     return serveUntilSignal(engine, {
       address,
       // a secondary's volumes follow the primary: hosts only read them (and its snapshots)
@@ -54,6 +55,8 @@ export const serveCommand: Command = {
       onListening: (server, host, port) => {
         log.info(`serving ${dir}`, { address: host, port, exports: describeExports(server) });
       },
+    }).finally(() => {
+      if (exitWithParent) process.stdin.destroy(); // the lifeline would keep the process alive
     });
   },
 };
