@@ -144,8 +144,11 @@ export class ControlApi {
     // the barrier: the last sequence assigned now (a resync, if any, is over: every track's
     // state at the barrier is on its way); made durable here so the secondary may apply up to it
     const barrier = e.nextSeq - 1;
+    // the request goes out now, in the same instant: every COMMIT the secondary sees after it
+    // comes later in the stream, so it freezes before applying anything past the barrier
+    const relayed = rep.relaySnapshot(names as string[], name, barrier, Math.max(1, deadline - Date.now()));
     await e.flush();
-    const result = await rep.relaySnapshot(names as string[], name, barrier, Math.max(1, deadline - Date.now()));
+    const result = await relayed;
     if (typeof result.error === 'string') throw new HttpError(wait ? 504 : 502, `the secondary did not take the snapshot: ${result.error}`, { code: 'SNAPSHOT_FAILED' });
     const { id: _id, ...rest } = result;
     this.opts.log.info('snapshot taken', { name, volumes: names, seq: result.seq, location: result.location });

@@ -8,7 +8,7 @@
 import * as net from 'node:net';
 import { AlreadyExistsError, ProtocolError } from '../errors';
 import type { LsaEngine, VolumeState } from '../lsa/engine';
-import { applyPending, dropPending, forgetContent, storePending } from '../lsa/pending';
+import { applyPending, dropPending, forgetContent, roomForPending, storePending } from '../lsa/pending';
 import { RECORD_FLAG_TRIM, RECORD_FLAG_ZERO } from '../lsa/record-format';
 import { createVolume } from '../lsa/volumes';
 import type { Logger } from '../util/log';
@@ -101,7 +101,12 @@ export class SecondaryServer {
   /** Applied watermark per volume name: every update of the primary up to it is applied. */
   readonly applied = new Map<string, number>();
   /** Application stops at this sequence while a snapshot is being taken. */
-  private hold = Infinity;
+  /** Barriers of the snapshots asked for and not yet taken: application stops at the lowest. */
+  private holds: number[] = [];
+
+  private get hold(): number {
+    return this.holds.length > 0 ? Math.min(...this.holds) : Infinity;
+  }
   private snapshotQueue: Promise<unknown> = Promise.resolve();
   /** Restore reads run one at a time, beside the frame chain (updates are not held up). */
   private restoreQueue: Promise<unknown> = Promise.resolve();
@@ -266,6 +271,8 @@ export class SecondaryServer {
     if (!v) throw new ProtocolError(`UPDATE for volume id ${u.volumeId}, which this session never announced`);
     if (u.track + u.count > v.tracks) throw new ProtocolError(`UPDATE of tracks ${u.track}+${u.count} is past the end of volume ${v.row.name}`);
     const flags = u.kind === 'trim' ? RECORD_FLAG_TRIM : u.kind === 'zero' ? RECORD_FLAG_ZERO : 0;
+    await roomForPending(this.engine, u.count, u.kind === 'write');
+    if (s.link.isClosed) return; // the collector took a while; this session is over
     storePending(this.engine, { ...u, volumeId: v.row.id }, flags);
     s.updates++;
     s.storedBytes += payload.length;
@@ -350,6 +357,9 @@ export class SecondaryServer {
 
   private async onSnapshot(s: Session, payload: Buffer): Promise<void> {
     const req = decodeJson<SnapshotRequest>(payload, 'SNAPSHOT', { id: 'number', volumes: 'object', name: 'string', barrier: 'number' });
+    // freeze at the barrier now, while the frames are handled in order: a COMMIT that follows
+    // this request must not apply past it
+    this.holds.push(req.barrier);
     this.snapshotQueue = this.snapshotQueue.then(() => this.takeAtBarrier(s, req)).catch(() => undefined);
   }
 
@@ -376,7 +386,6 @@ export class SecondaryServer {
         if (s.link.isClosed || Date.now() > deadline) throw new Error(`updates up to sequence ${req.barrier} never arrived`);
         await new Promise((r) => setTimeout(r, 5));
       }
-      this.hold = req.barrier;
       applyPending(this.engine, req.barrier);
       await this.engine.flush();
       const result = await this.opts.takeSnapshot(req);
@@ -384,9 +393,11 @@ export class SecondaryServer {
     } catch (err) {
       s.link.sendJson(MSG.SNAPSHOT_DONE, { id: req.id, error: (err as Error).message });
     } finally {
-      this.hold = Infinity;
-      // resume: apply what arrived meanwhile and is committed on the primary
-      applyPending(this.engine, s.committedThrough);
+      const at = this.holds.indexOf(req.barrier);
+      if (at >= 0) this.holds.splice(at, 1);
+      // resume: apply what arrived meanwhile and is committed on the primary (up to the next
+      // snapshot's barrier, if another one waits)
+      applyPending(this.engine, Math.min(s.committedThrough, this.hold));
       this.engine.markChanged();
     }
   }
