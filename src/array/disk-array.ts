@@ -199,11 +199,10 @@ export class DiskArray {
     await this.writeDisk(disk, buf, this.layout.segmentOffset(segment) + offset, hint);
   }
 
-  /** Marks the disk dirty before and again after the write: a sync that started while the
-   * write was in flight may not cover it, so the next sync must include that disk. */
+  /** Marks the disk dirty when the write has completed: a sync covers the writes completed
+   * before it starts, so one still in flight (the engine writes columns while a commit syncs)
+   * belongs to the next sync, and marking it earlier would only sync that disk twice. */
   private async writeDisk(disk: number, buf: Buffer, at: number, hint?: WriteHint): Promise<void> {
-    this.dirty.add(disk);
-    this.unflushed.add(disk);
     await this.files[disk]!.write(buf, at, hint);
     this.dirty.add(disk);
     this.unflushed.add(disk);

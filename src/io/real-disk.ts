@@ -49,8 +49,11 @@ function writeAt(fd: number, buf: Buffer, at: number, pos: number): Promise<numb
 }
 
 class RealDiskFile implements DiskFile {
-  /** The O_DIRECT descriptor: opened on the first direct write; -1 none (yet), -2 refused. */
+  /** The O_DIRECT descriptor, opened on the first direct write (-1: not open). */
   private directFd = -1;
+  /** The filesystem or the kernel refused direct I/O: every write is cached from then on. The
+   * descriptor stays open until close, as other writes may still be queued on it. */
+  private directRefused = false;
 
   constructor(readonly path: string, readonly sizeBytes: number, private fd: number, private readonly readOnly = false) {}
 
@@ -71,32 +74,33 @@ class RealDiskFile implements DiskFile {
 
   async write(buf: Buffer, offset: number, hint?: WriteHint): Promise<void> {
     if (this.readOnly) throw readOnlyError('write', this.path);
-    let fd = this.fd;
-    if (hint?.direct && this.directFd !== -2 && alignedForDirect(buf, offset)) {
-      if (this.directFd === -1) {
-        const d = openDirect(this.path);
-        this.directFd = d >= 0 ? d : -2;
-      }
-      if (this.directFd >= 0) fd = this.directFd;
-    }
+    let fd = hint?.direct && alignedForDirect(buf, offset) ? this.directDescriptor() : this.fd;
     let done = 0;
-    try {
-      while (done < buf.length) done += await writeAt(fd, buf, done, offset + done);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (fd !== this.fd && e.code === 'EINVAL' && done === 0) {
-        // the filesystem or the memory did not take a direct write after all: cached from now on
-        this.closeDirect(-2);
-        return this.write(buf, offset);
+    while (done < buf.length) {
+      try {
+        done += await writeAt(fd, buf, done, offset + done);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (fd === this.fd || e.code !== 'EINVAL') throw ioError('write', this.path, e);
+        // the filesystem or the memory refused the direct write after all (or a short write
+        // left an unaligned rest): the rest, and every later write, goes through the cache
+        this.directRefused = true;
+        fd = this.fd;
       }
-      throw ioError('write', this.path, e);
     }
   }
 
-  private closeDirect(next: number): void {
-    const fd = this.directFd;
-    this.directFd = next;
-    if (fd >= 0) fs.close(fd, () => undefined);
+  /** The O_DIRECT descriptor, opened on first use; the cached one where direct I/O is refused. */
+  private directDescriptor(): number {
+    if (this.directRefused) return this.fd;
+    if (this.directFd < 0) {
+      this.directFd = openDirect(this.path);
+      if (this.directFd < 0) {
+        this.directRefused = true;
+        return this.fd;
+      }
+    }
+    return this.directFd;
   }
 
   sync(): Promise<void> {
@@ -107,7 +111,9 @@ class RealDiskFile implements DiskFile {
   }
 
   close(): Promise<void> {
-    this.closeDirect(-2);
+    if (this.directFd >= 0) fs.close(this.directFd, () => undefined);
+    this.directFd = -1;
+    this.directRefused = true;
     const fd = this.fd;
     this.fd = -1;
     return new Promise((resolve) => fs.close(fd, () => resolve()));

@@ -5,9 +5,9 @@
 // live for the collector (it moves them and updates their address here). The list is in
 // NVRAM, committed with the data it points at.
 
-import { assert } from '../errors';
-import { isTrimLike, RECORD_FLAG_TRIM, TRIM_TRACKS_MAX } from './record-format';
-import { STREAM_HOST, type LsaEngine, type VolumeState } from './engine';
+import { OutOfSpaceError, assert } from '../errors';
+import { isTrimLike, recordBytes, RECORD_FLAG_TRIM, TRIM_TRACKS_MAX } from './record-format';
+import { RESERVED_SEGMENTS, STREAM_HOST, type LsaEngine, type VolumeState } from './engine';
 
 export interface PendingRow {
   seq: number;
@@ -117,6 +117,23 @@ export class PendingDirectory {
 
 function key(segment: number, slot: number): string {
   return `${segment}:${slot}`;
+}
+
+/** Makes sure an update of `count` tracks (`data`: whole tracks of data, else one trim record)
+ * can be stored without eating the collector's reserve: asks the collector for room first, as a
+ * host write does (an update is stored synchronously, so the background collector gets no
+ * chance in the middle of a burst). Fails with OutOfSpaceError when nothing can be freed. */
+export async function roomForPending(engine: LsaEngine, count: number, data: boolean): Promise<void> {
+  const bytes = data ? count * recordBytes(engine.layout.trackBytes) : recordBytes(0);
+  // the segments the records fill, one more for the open segment's tail, and the reserve
+  const need = RESERVED_SEGMENTS + 1 + Math.ceil(bytes / engine.layout.segmentDataBytes);
+  const enough = (): boolean => engine.segments.countIn('free') >= need;
+  if (!enough() && engine.roomMaker) await engine.roomMaker.makeRoom(enough);
+  if (!enough()) {
+    throw new OutOfSpaceError(`the secondary is full: no room for ${count} more track(s) of pending updates; give it bigger disks than the primary's volumes need, or collect garbage there`, {
+      freeSegments: engine.segments.countIn('free'), needSegments: need,
+    });
+  }
 }
 
 /** Stores a primary update as pending records (synchronously). Data tracks get sequences

@@ -375,8 +375,6 @@ export class PrimaryReplicator implements UpdateListener {
     }
   }
 
-  /** One UPDATE frame per piece of at most UPDATE_DATA_MAX bytes: a long write's tracks carry
-   * consecutive sequences, so its pieces are updates of their own. */
   /** While several sync writes wait for the secondary's flush, the local commit runs at the
    * same time (once per burst), so the host's flush that follows finds little left to do. */
   private scheduleLocalCommit(): void {
@@ -388,6 +386,8 @@ export class PrimaryReplicator implements UpdateListener {
     });
   }
 
+  /** One UPDATE frame per piece of at most UPDATE_DATA_MAX bytes: a long write's tracks carry
+   * consecutive sequences, so its pieces are updates of their own. */
   private ship(link: FramedSocket, p: Pair, u: Omit<UpdateEvent, 'volumeId'>): void {
     const tb = this.engine.layout.trackBytes;
     const perFrame = u.kind === 'write' ? Math.max(1, Math.floor(UPDATE_DATA_MAX / tb)) : u.count;
