@@ -364,7 +364,9 @@ export class LsaEngine {
       isZero.push(data[at] === 0 && data[at + tb - 1] === 0 && data.subarray(at, at + tb).equals(zero));
       if (!isZero[i] || i === 0 || !isZero[i - 1]) records++;
     }
-    await this.ensureSpace(records, recordBytes(tb));
+    // re-checked after each await: other writers run meanwhile and may take the room
+    do await this.ensureSpace(records, recordBytes(tb));
+    while (records > this.hostRecordsAvailable(recordBytes(tb), RESERVED_SEGMENTS));
     const dir = v.directory;
     const waits: Promise<void>[] = [];
     const listener = this.updateListener;
@@ -411,7 +413,9 @@ export class LsaEngine {
     if (count === 0) return;
     await this.waitForRoom();
     // a trim frees space, so it may dip into the collector's reserve (all but one segment)
-    await this.ensureSpace(Math.ceil(count / TRIM_TRACKS_MAX), recordBytes(0), 1);
+    const trimRecords = Math.ceil(count / TRIM_TRACKS_MAX);
+    do await this.ensureSpace(trimRecords, recordBytes(0), 1);
+    while (trimRecords > this.hostRecordsAvailable(recordBytes(0), 1));
     const waits: Promise<void>[] = [];
     const listener = this.updateListener;
     const now = listener ? this.clock.nowMs() : 0;
