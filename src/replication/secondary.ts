@@ -271,7 +271,7 @@ export class SecondaryServer {
     if (!v) throw new ProtocolError(`UPDATE for volume id ${u.volumeId}, which this session never announced`);
     if (u.track + u.count > v.tracks) throw new ProtocolError(`UPDATE of tracks ${u.track}+${u.count} is past the end of volume ${v.row.name}`);
     const flags = u.kind === 'trim' ? RECORD_FLAG_TRIM : u.kind === 'zero' ? RECORD_FLAG_ZERO : 0;
-    // DISABLED
+    await roomForPending(this.engine, u.count, u.kind === 'write');
     if (s.link.isClosed) return; // the collector took a while; this session is over
     storePending(this.engine, { ...u, volumeId: v.row.id }, flags);
     s.updates++;

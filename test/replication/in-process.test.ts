@@ -139,4 +139,36 @@ describe('replication in one process', function () {
       t.cleanup();
     }
   });
+
+  it('bursts of large updates on a small secondary: the collector makes room, the link never fails for space', async () => {
+    const t = tmpDir();
+    try {
+      const volumeBytes = 8 * 1024 * 1024; // a third of the secondary's data space
+      const lines: string[] = [];
+      const { silentLogger } = await import('../../src/util/log.js');
+      const log = { ...silentLogger, warn: (m: string, f?: Record<string, unknown>) => lines.push(`${m} ${JSON.stringify(f ?? {})}`) };
+      const rig = await makeRepRig(t.dir, 'async', volumeBytes, { log: { ...log, child: () => log } as never });
+      const { Collector } = await import('../../src/lsa/collector.js');
+      for (const e of [rig.primary, rig.secondary]) new Collector(e, 'greedy').attach(); // as lsa serve does
+      await waitDuplex(rig);
+      const v = volumeByName(rig.primary, 'vol0');
+      const rng = new Prng(11);
+      const data = rng.fill(Buffer.alloc(1024 * 1024));
+      // one write at a time on the primary (the secondary still gets them in bursts: async)
+      for (let pass = 0; pass < 6; pass++) {
+        for (let off = 0; off < volumeBytes; off += data.length) {
+          data[0] = pass;
+          await v.write(off, data);
+        }
+        await v.flush();
+      }
+      await waitDuplex(rig, 60_000);
+      expect(lines.join('\n')).to.not.match(/no free segment|is full/);
+      expect(await volumesEqual(rig)).to.equal(-1);
+      expect((await checkArray(rig.secondary)).problems).to.deep.equal([]);
+      await closeRepRig(rig);
+    } finally {
+      t.cleanup();
+    }
+  });
 });
