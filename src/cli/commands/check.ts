@@ -1,7 +1,5 @@
 import { checkArray } from '../../lsa/check';
-import { openArray } from '../../lsa/open-array';
-import { SnapshotStore } from '../../snapshot/snapshot-store';
-import { silentLogger } from '../../util/log';
+import { openCommandArray } from '../open-command-array';
 import { DIR_OPTION, JSON_OPTION, QUIET_OPTION, flag, printJson, str, type Command } from '../command';
 import { Progress } from '../progress';
 
@@ -17,12 +15,7 @@ export const checkCommand: Command = {
   },
   async run(ctx) {
     const json = flag(ctx, 'json');
-    const engine = await openArray(str(ctx, 'dir'));
-    // a secondary's snapshots hold records the volumes no longer point at: count them as live
-    await SnapshotStore.open(engine, silentLogger).catch(async (err: unknown) => {
-      await engine.close();
-      throw err;
-    });
+    const engine = await openCommandArray(str(ctx, 'dir'));
     const progress = new Progress('check', json || flag(ctx, 'quiet'));
     try {
       const report = await checkArray(engine, { repair: flag(ctx, 'repair'), onProgress: (d, t, w) => progress.update(d, t, w) });

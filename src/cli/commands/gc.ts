@@ -1,9 +1,7 @@
 import { InvalidArgumentError } from '../../errors';
 import { collectorOf } from '../../lsa/collector';
 import { parseGcPolicy } from '../../lsa/gc-policy';
-import { openArray } from '../../lsa/open-array';
-import { SnapshotStore } from '../../snapshot/snapshot-store';
-import { silentLogger } from '../../util/log';
+import { openCommandArray } from '../open-command-array';
 import { formatApprox } from '../../util/size';
 import { DIR_OPTION, JSON_OPTION, QUIET_OPTION, flag, optStr, printJson, str, type Command } from '../command';
 import { Progress } from '../progress';
@@ -24,12 +22,7 @@ export const gcCommand: Command = {
     const policyText = optStr(ctx, 'policy');
     const policy = policyText === undefined ? undefined : parseGcPolicy(policyText);
     if (flag(ctx, 'save') && !policy) throw new InvalidArgumentError('--save needs --policy P');
-    const engine = await openArray(str(ctx, 'dir'), { gcPolicy: policy });
-    // the collector must keep (and move) what a secondary's snapshots still point at
-    await SnapshotStore.open(engine, silentLogger).catch(async (err: unknown) => {
-      await engine.close();
-      throw err;
-    });
+    const engine = await openCommandArray(str(ctx, 'dir'), { gcPolicy: policy });
     try {
       const collector = collectorOf(engine)!;
       const freeText = optStr(ctx, 'free-segments');

@@ -2,7 +2,7 @@
 
 import { InvalidArgumentError } from '../../errors';
 import { fileSize, HostFileWriter, readFileChunks, readStreamAll, writeStdout } from '../../io/host-files';
-import { openArray } from '../../lsa/open-array';
+import { openCommandArray } from '../open-command-array';
 import { volumeByName, type Volume } from '../../volume/volume';
 import { parseSize } from '../../util/size';
 import { DIR_OPTION, flag, optStr, size, str, type Command, type CommandContext } from '../command';
@@ -32,7 +32,7 @@ export const writeCommand: Command = {
     const input = ctx.positionals[0];
     if (!input) throw new InvalidArgumentError('name the input: lsa write ... FILE (or - for stdin)');
     const offset = parseSize(str(ctx, 'offset'), '--offset');
-    const engine = await openArray(str(ctx, 'dir'));
+    const engine = await openCommandArray(str(ctx, 'dir'));
     try {
       const v = volumeByName(engine, str(ctx, 'volume'));
       const fua = flag(ctx, 'fua');
@@ -76,7 +76,7 @@ export const readCommand: Command = {
   },
   async run(ctx) {
     const offset = parseSize(str(ctx, 'offset'), '--offset');
-    const engine = await openArray(str(ctx, 'dir'));
+    const engine = await openCommandArray(str(ctx, 'dir'));
     try {
       const v = volumeByName(engine, str(ctx, 'volume'));
       const length = optStr(ctx, 'length') !== undefined ? size(ctx, 'length') : Math.max(0, v.sizeBytes - offset);
@@ -115,7 +115,7 @@ export const trimCommand: Command = {
   async run(ctx) {
     const offset = size(ctx, 'offset');
     const length = size(ctx, 'length');
-    const engine = await openArray(str(ctx, 'dir'));
+    const engine = await openCommandArray(str(ctx, 'dir'));
     try {
       const v = volumeByName(engine, str(ctx, 'volume'));
       checkRange(v, offset, length);

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../../errors';
 import { checkArray } from '../../lsa/check';
-import { openArray } from '../../lsa/open-array';
+import { openCommandArray } from '../open-command-array';
 import { rebuildDisk } from '../../lsa/rebuild-disk';
 import { formatApprox } from '../../util/size';
 import { DIR_OPTION, JSON_OPTION, QUIET_OPTION, flag, printJson, str, type Command } from '../command';
@@ -21,7 +21,7 @@ export const rebuildCommand: Command = {
     const disk = Number(diskText);
     if (!Number.isInteger(disk) || disk < 0) throw new InvalidArgumentError(`--disk must be a disk index (0, 1, ...); got "${diskText}"`);
     const json = flag(ctx, 'json');
-    const engine = await openArray(str(ctx, 'dir'));
+    const engine = await openCommandArray(str(ctx, 'dir'));
     const progress = new Progress(`rebuild disk ${disk}`, json || flag(ctx, 'quiet'));
     const t0 = Date.now();
     try {

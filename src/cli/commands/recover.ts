@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../../errors';
 import { checkArray, type CheckReport } from '../../lsa/check';
-import { openArray } from '../../lsa/open-array';
+import { openCommandArray } from '../open-command-array';
 import { rebuildDirectory, type RebuildReport } from '../../lsa/rebuild-directory';
 import { formatSize } from '../../util/size';
 import { DIR_OPTION, JSON_OPTION, QUIET_OPTION, flag, printJson, str, type Command, type CommandContext } from '../command';
@@ -37,7 +37,7 @@ export const recoverCommand: Command = {
     progress.done();
     let check: CheckReport | null = null;
     if (!flag(ctx, 'skip-check')) {
-      const engine = await openArray(dir);
+      const engine = await openCommandArray(dir);
       const checkProgress = new Progress('check', json || flag(ctx, 'quiet'));
       try {
         check = await checkArray(engine, { onProgress: (d, t, w) => checkProgress.update(d, t, w) });

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../errors';
-import { openArray } from '../../lsa/open-array';
+import { openCommandArray } from '../open-command-array';
 import { createVolume } from '../../lsa/volumes';
 import { isTrimLike } from '../../lsa/record-format';
 import { formatSize } from '../../util/size';
@@ -20,7 +20,7 @@ export const volumeCommand: Command = {
   async run(ctx) {
     const action = ctx.positionals[0];
     if (action !== 'create' && action !== 'list') throw new InvalidArgumentError('say what to do: lsa volume create ... or lsa volume list');
-    const engine = await openArray(str(ctx, 'dir'));
+    const engine = await openCommandArray(str(ctx, 'dir'));
     try {
       if (action === 'create') {
         const v = await createVolume(engine, str(ctx, 'name'), size(ctx, 'capacity'), optStr(ctx, 'compress') ?? 'none');

@@ -1,0 +1,19 @@
+// Opens an array for a one-shot command with the secondary's snapshots loaded, so that a
+// collector running during the command keeps (and moves) the records only a snapshot still
+// points at, and check counts them as live. On a primary there are no snapshots: no cost.
+
+import type { LsaEngine } from '../lsa/engine';
+import { openArray, type OpenOptions } from '../lsa/open-array';
+import { SnapshotStore } from '../snapshot/snapshot-store';
+import { silentLogger } from '../util/log';
+
+export async function openCommandArray(dir: string, opts: OpenOptions = {}): Promise<LsaEngine> {
+  const engine = await openArray(dir, opts);
+  try {
+    await SnapshotStore.open(engine, silentLogger);
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  return engine;
+}
