@@ -62,7 +62,7 @@ export interface Summary {
 export interface Check {
   name: string;
   value: number;
-  op: '<=' | '>=' | '<';
+  op: '<=' | '>=' | '<' | '>';
   limit: number;
   /** Which statistic `value` is (for example "median of 5 runs"). */
   basis: string;
@@ -150,7 +150,7 @@ export function defineScenario<P extends Params>(spec: ScenarioSpec<P>): Scenari
 }
 
 export function check(name: string, value: number, op: Check['op'], limit: number, basis: string): Check {
-  const pass = op === '<=' ? value <= limit : op === '<' ? value < limit : value >= limit;
+  const pass = op === '<=' ? value <= limit : op === '<' ? value < limit : op === '>' ? value > limit : value >= limit;
   return { name, value, op, limit, basis, pass };
 }
 

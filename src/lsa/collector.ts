@@ -89,14 +89,20 @@ export class Collector implements RoomMaker {
     let need = 0;
     for (const s of ranked) {
       if (victims.length >= GC_BATCH_MAX) break;
-      const row = e.segments.row(s);
-      const liveRecords = Math.ceil(row.liveBytes / recBytes) + (row.trimRefs > 0 ? 16 : 0);
+      const liveRecords = this.recordsToMove(s);
       if (need + liveRecords > e.gcRecordsAvailable(recBytes)) continue;
       need += liveRecords;
       victims.push(s);
     }
     if (victims.length === 0) return 0;
     return this.evacuate(victims);
+  }
+
+  /** Room the moves out of segment `s` take, in whole-track records (a trim marker is small;
+   * 16 covers the few a segment's trims need). */
+  private recordsToMove(s: number): number {
+    const row = this.engine.segments.row(s);
+    return Math.ceil(row.liveBytes / recordBytes(this.engine.layout.trackBytes)) + (row.trimRefs > 0 ? 16 : 0);
   }
 
   /** Moves every live record out of `victims` (closed segments), commits, frees them. A
@@ -109,7 +115,15 @@ export class Collector implements RoomMaker {
     const freed: number[] = [];
     try {
       for (const s of victims) {
+        const dead = e.segments.row(s);
+        // nothing live (overwritten or trimmed whole, as sequential overwrites leave them):
+        // free without reading it
+        if (dead.liveBytes === 0 && dead.trimRefs === 0) continue;
         const data = await e.readSegmentData(s, 0, e.layout.segmentDataBytes);
+        // host writes ran during the read and may have taken the free segments counted when
+        // the batch was chosen (down to the reserve): move this victim only if its records
+        // surely fit now (the moves below are synchronous), else leave it for a later batch
+        if (this.recordsToMove(s) > e.gcRecordsAvailable(recordBytes(e.layout.trackBytes))) continue;
         let moved = relocateScanned(e, s, data, this.policy.byAge);
         const row = e.segments.row(s);
         if (row.liveBytes > 0 || row.trimRefs > 0) {
@@ -147,10 +161,10 @@ export class Collector implements RoomMaker {
   async makeRoom(enough: () => boolean): Promise<void> {
     let idle = 0;
     while (!enough() && idle < 2) {
-      const before = this.engine.segments.countIn('free');
+      const before = this.room();
       await this.collectBatch(true);
       // a batch may have been running for someone else: give up after two without gain
-      idle = this.engine.segments.countIn('free') > before ? 0 : idle + 1;
+      idle = this.room() > before ? 0 : idle + 1;
     }
   }
 
@@ -159,12 +173,17 @@ export class Collector implements RoomMaker {
     let total = 0;
     let idle = 0;
     while (this.engine.segments.countIn('free') < free && idle < 2) {
-      const before = this.engine.segments.countIn('free');
-      const n = await this.collectBatch();
-      total += n;
-      idle = this.engine.segments.countIn('free') > before ? 0 : idle + 1;
+      const before = this.room();
+      total += await this.collectBatch();
+      idle = this.room() > before ? 0 : idle + 1;
     }
     return total;
+  }
+
+  /** Progress is room, not free segments: near full, a batch moves 3/4 of a segment for every
+   * one it frees, so the free count can stay put while the open segments gain room. */
+  private room(): number {
+    return this.engine.roomRecords(recordBytes(this.engine.layout.trackBytes));
   }
 
   /** Called after writes: starts background collection below the low-water mark. */

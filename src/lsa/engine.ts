@@ -42,17 +42,21 @@ export const STREAM_HOST = 0;
 export const STREAM_HOST_COLD = 1;
 export const STREAM_GC = 2;
 export const STREAMS = 3;
+const HOST_STREAMS = [STREAM_HOST, STREAM_HOST_COLD] as const;
 
 /** Chooses the open segment (stream) for host and collector writes; the separating policy
  * of the collector plugs in here. */
 export interface Placement {
   hostStream(volumeId: number, track: number, previousSeq: number, nowSeq: number): number;
   gcStream(seq: number, nowSeq: number): number;
+  /** Every stream gcStream can return (the collector's room depends on how many). */
+  readonly gcStreams: readonly number[];
 }
 
 export const defaultPlacement: Placement = {
   hostStream: () => STREAM_HOST,
   gcStream: () => STREAM_HOST,
+  gcStreams: [STREAM_HOST],
 };
 
 /** One host update, as the remote copy ships it: `count` tracks from `track`; data records
@@ -247,17 +251,26 @@ export class LsaEngine {
     this.checkUsable();
   }
 
-  /** Records that surely fit before the host runs into the collector's reserve, whichever
-   * host stream they go to. */
+  /** Records that surely fit before the host runs into the collector's reserve: the room
+   * left in both host streams' open segments (at the reserve a record goes to whichever has
+   * room, see hostStreamWithRoom) and in the free segments above the reserve. */
   private hostRecordsAvailable(bytes: number, reserve: number): number {
     const free = this.segments.countIn('free') - reserve;
     const perSegment = Math.floor(this.layout.columnBytes / bytes) * this.layout.dataColumns;
-    let left = Infinity;
-    for (const stream of [STREAM_HOST, STREAM_HOST_COLD]) {
-      const mem = this.open.get(stream);
-      left = Math.min(left, mem ? mem.recordsLeft(bytes) : 0);
-    }
+    let left = 0;
+    for (const stream of HOST_STREAMS) left += this.open.get(stream)?.recordsLeft(bytes) ?? 0;
     return left + Math.max(0, free) * perSegment;
+  }
+
+  /** The placement's stream for a host record, unless that stream's open segment is full and
+   * only the collector's reserve is free: then the other host stream takes it. Placement is a
+   * preference; waiting for the collector while the other open segment has room would turn
+   * every full segment of a small array into a stall (or an out-of-space error). */
+  private hostStreamWithRoom(preferred: number, bytes: number): number {
+    if ((this.open.get(preferred)?.recordsLeft(bytes) ?? 0) > 0) return preferred;
+    if (this.segments.countIn('free') > RESERVED_SEGMENTS) return preferred;
+    for (const stream of HOST_STREAMS) if ((this.open.get(stream)?.recordsLeft(bytes) ?? 0) > 0) return stream;
+    return preferred;
   }
 
   /** Waits for the collector if the host has no room, then fails if there still is none. */
@@ -389,9 +402,9 @@ export class LsaEngine {
         const seq = this.nextSeq++;
         const payload = data.subarray(i * tb, (i + 1) * tb);
         const old = dir.get(t);
-        const stream = this.placement.hostStream(volumeId, t, old.segment === 0 ? -1 : old.seq, seq);
         const stored = codec === COMPRESSION_NONE ? null : compressTrack(codec, payload);
         const flags = stored ? flagsOfCodec(codec) : 0;
+        const stream = this.hostStreamWithRoom(this.placement.hostStream(volumeId, t, old.segment === 0 ? -1 : old.seq, seq), recordBytes(stored ? stored.length : tb));
         const r = this.appendRecord(stream, flags, volumeId, t, 1, stored ?? payload, seq);
         this.unlink(old, volumeId, t);
         dir.set(t, { segment: r.segment, slot: r.slot, recordBytes: r.bytes, payloadCrc: r.crc, flags, payloadBytes: stored ? stored.length : tb, seq });
@@ -453,11 +466,24 @@ export class LsaEngine {
 
   // ---- the collector's side (the moves themselves are in relocate.ts) ----
 
-  /** Records the collector can surely place before it runs out of free segments. */
+  /** Records the collector can surely place before it runs out of free segments, however
+   * its placement spreads them over its k streams: each stream that overflows its open segment
+   * opens new ones, and k streams round up k times, so count the fullest stream's room once
+   * and k - 1 free segments less (a batch split over two streams once needed one more free
+   * segment than this promised and failed half way). */
   gcRecordsAvailable(bytes: number): number {
     const perSegment = Math.floor(this.layout.columnBytes / bytes) * this.layout.dataColumns;
-    const mem = this.open.get(STREAM_GC);
-    const left = Math.min(mem ? mem.recordsLeft(bytes) : 0, this.open.get(STREAM_HOST)?.recordsLeft(bytes) ?? 0);
+    const streams = this.placement.gcStreams;
+    const left = Math.min(...streams.map((s) => this.open.get(s)?.recordsLeft(bytes) ?? 0));
+    return left + Math.max(0, this.segments.countIn('free') - (streams.length - 1)) * perSegment;
+  }
+
+  /** Records of `bytes` that fit in the free segments and every open segment: all the room
+   * there is, whoever gets it. */
+  roomRecords(bytes: number): number {
+    const perSegment = Math.floor(this.layout.columnBytes / bytes) * this.layout.dataColumns;
+    let left = 0;
+    for (const mem of this.open.values()) left += mem.recordsLeft(bytes);
     return left + this.segments.countIn('free') * perSegment;
   }
 

@@ -100,7 +100,7 @@ const greedy: GcPolicy = {
 const costBenefit: GcPolicy = {
   name: 'cost-benefit',
   byAge: true,
-  placement: { hostStream: () => STREAM_HOST, gcStream: () => STREAM_GC },
+  placement: { hostStream: () => STREAM_HOST, gcStream: () => STREAM_GC, gcStreams: [STREAM_GC] },
   rank(engine, candidates) {
     const total = engine.layout.segmentDataBytes;
     const now = engine.nextSeq;
@@ -125,6 +125,7 @@ const ageThreshold: GcPolicy = {
 class LifetimePlacement implements Placement {
   private meanLifetime = 0;
   private samples = 0;
+  readonly gcStreams = [STREAM_HOST, STREAM_GC];
 
   hostStream(_volumeId: number, _track: number, previousSeq: number, nowSeq: number): number {
     if (previousSeq < 0) return STREAM_HOST_COLD;

@@ -5,7 +5,7 @@ import { AlreadyExistsError, InvalidArgumentError, OutOfSpaceError } from '../er
 import { formatSize } from '../util/size';
 import type { LsaEngine, VolumeState } from './engine';
 import type { VolumeRow } from './nvram';
-import { RESERVED_SEGMENTS } from './engine';
+import { RESERVED_SEGMENTS, STREAMS } from './engine';
 import { recordBytes } from './record-format';
 import { checkCompressMode } from './track-codec';
 
@@ -62,11 +62,12 @@ export async function createVolume(engine: LsaEngine, name: string, capacityByte
   return state;
 }
 
-/** Host data the array can hold with the collector's reserve and one open segment kept back. */
+/** Host data the array can hold with the collector's reserve and an open segment per stream
+ * (hot host writes, cold host writes, collector output) kept back. */
 export function usableBytes(engine: LsaEngine): number {
   const l = engine.layout;
   const perColumn = Math.floor(l.columnBytes / recordBytes(l.trackBytes));
-  const segments = l.dataSegments - RESERVED_SEGMENTS - 1;
+  const segments = l.dataSegments - RESERVED_SEGMENTS - STREAMS;
   return Math.max(0, perColumn * l.trackBytes * l.dataColumns * segments);
 }
 

@@ -13,7 +13,7 @@ export async function withArrayView<T>(dir: string, readOnly: boolean, use: (vie
   if (!readOnly) {
     let engine: LsaEngine | null = null;
     try {
-      engine = await openCommandArray(dir, { gcPolicy: false });
+      engine = await openCommandArray(dir, { gcPolicy: false, snapshotsBestEffort: true });
     } catch (err) {
       if (!(err instanceof InUseError)) throw err;
     }
