@@ -1,13 +1,15 @@
 // gc: write amplification of every collector policy on three workloads at four utilizations,
 // on the engine's in-memory twins (simulated disks, in-memory NVRAM), so it measures the
 // collector and not the disk. Reference: greedy, and for uniform the analytic FIFO-cleaning
-// curve (gc/fifo-model.ts). Utilization = volume bytes / usableBytes of the array.
+// curve (gc/fifo-model.ts). Utilization = volume bytes / usableBytes of the array. The cells
+// run on one worker thread per core (gc/cell-workers.ts); each is deterministic for its seed.
 
 import type { Geometry } from '../../src/array/geometry';
 import { DEFAULT_GC_POLICY, GC_POLICIES, type GcPolicyName } from '../../src/lsa/gc-policy';
 import { modelWriteAmplification } from '../gc/fifo-model';
 import { GC_WORKLOADS, type GcWorkload } from '../gc/track-workload';
-import { measureCell } from '../gc/write-amplification';
+import { measureCells } from '../gc/cell-workers';
+import type { CellSpec } from '../gc/write-amplification';
 import { check, defineScenario, verdictOf, type ResultRow, type Summary, type Trial } from '../harness/scenario';
 import { MIB } from '../harness/timing';
 import type { LinePanel } from '../plot/panel';
@@ -121,18 +123,17 @@ export const gc = defineScenario<GcParams>({
     const cells = GC_POLICIES.length * GC_WORKLOADS.length * UTILIZATIONS.length;
     return {
       async run(index) {
-        const metrics: Record<string, number> = {};
+        const specs = GC_POLICIES.flatMap((policy) => GC_WORKLOADS.flatMap((workload) => UTILIZATIONS.map((u): CellSpec => ({
+          policy, workload, utilization: u, geometry, warmupPasses: p.warmupPasses, measurePasses: p.measurePasses,
+          seed: (ctx.seed + index) >>> 0, layoutSeed: (ctx.seed ^ 0x5eed) >>> 0, dir: ctx.workDir,
+        }))));
         let done = 0;
+        ctx.progress(0, cells, 'cells');
+        const results = await measureCells(specs, (i) => ctx.progress(++done, cells, `${specs[i].policy} ${specs[i].workload} ${specs[i].utilization}`));
+        const metrics: Record<string, number> = {};
+        specs.forEach((c, i) => (metrics[key(c.policy, c.workload, c.utilization)] = results[i].writeAmplification));
         for (const policy of GC_POLICIES) {
           for (const workload of GC_WORKLOADS) {
-            for (const u of UTILIZATIONS) {
-              ctx.progress(done++, cells, `${policy} ${workload} ${u}`);
-              const r = await measureCell({
-                policy, workload, utilization: u, geometry, warmupPasses: p.warmupPasses, measurePasses: p.measurePasses,
-                seed: (ctx.seed + index) >>> 0, layoutSeed: (ctx.seed ^ 0x5eed) >>> 0, dir: ctx.workDir,
-              });
-              metrics[key(policy, workload, u)] = r.writeAmplification;
-            }
             ctx.note(`${policy} ${workload}: ${UTILIZATIONS.map((u) => `${u} -> ${metrics[key(policy, workload, u)].toFixed(2)}`).join(', ')}`);
           }
         }
