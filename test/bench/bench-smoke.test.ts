@@ -13,8 +13,8 @@ import { xmlProblem } from './xml-well-formed';
 
 /** The headline fields each scenario promises (README.md); new scenarios add theirs here. */
 const RESULT_FIELDS: Record<string, string[]> = {
-  'seq-write': ['lsaMiBps', 'rawMiBps', 'ratio', 'idealRatio'],
-  'rand-write': ['lsaIops', 'rawIops', 'ratio', 'p50Ms', 'p99Ms'],
+  'seq-write': ['lsaMiBps', 'rawMiBps', 'ratio', 'idealRatio', 'overwriteMiBps', 'overwriteRatio', 'inPlaceRatio', 'segmentsCollected'],
+  'rand-write': ['lsaIops', 'rawIops', 'ratio', 'p50Ms', 'p99Ms', 'utilization', 'segmentsCollected', 'writeAmplification'],
   open: ['tracks', 'openMs', 'rssBytes', 'rssLimitBytes', 'bytesPerTrack'],
   nbd: ['seqRatio', 'randRatio', 'lsaSeqMiBps', 'qemuSeqMiBps', 'lsaRandIops', 'qemuRandIops'],
   recovery: ['smallTracks', 'largeTracks', 'openSmallMs', 'openLargeMs', 'openGrowth', 'rebuildSmallMs', 'rebuildLargeMs', 'rebuildGrowth', 'rebuildRssBytes'],
