@@ -12,6 +12,7 @@ import { auditPrimary, expectEqualAfterStop, expectMirrored } from '../support/r
 import { PAIR_LINK_TIMEOUT_MS, PAIR_VOLUME_BYTES, ProcessPair, type PairOptions } from '../support/replication-pair';
 import { PairWriter } from '../support/replication-writer';
 import { seedFrom, tmpDir } from '../support/tmp';
+import { MAIN_JS, runAsync } from '../support/serve-process';
 
 const TRACK_BYTES = 4096;
 
@@ -217,7 +218,17 @@ describe('replication between processes', function () {
     await w.flush();
     const during = (await p.status()).volumes[0];
     expect(during.outOfSyncTracks).to.equal(changed.size);
+    const statusWait = (timeout: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+      runAsync(process.execPath, [MAIN_JS, 'status', '--control', `127.0.0.1:${p.controlPort}`, '--wait', '--timeout', timeout, '--json'], 60_000);
+    const early = await statusWait('300ms');
+    expect(early.code, early.stderr).to.equal(75);
+    expect(early.stderr).to.match(/not duplex after 300 ms \(suspended\)/);
     p.proxy.blocked = false;
+    // lsa status --wait returns once the resync is done
+    const waited = await statusWait('60s');
+    expect(waited.code, waited.stderr).to.equal(0);
+    const rows = JSON.parse(waited.stdout) as { state: string; lagSeq: number; outOfSyncTracks: number }[];
+    expect(rows[0]).to.include({ state: 'duplex', lagSeq: 0, outOfSyncTracks: 0 });
     const after = (await p.waitDuplex()).volumes[0];
     const shipped = after.bytesShipped - before.bytesShipped;
     const ideal = changed.size * TRACK_BYTES;

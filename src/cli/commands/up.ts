@@ -13,7 +13,8 @@ import { createArray, openArray } from '../../lsa/open-array';
 import { parseGcPolicy } from '../../lsa/gc-policy';
 import { DEFAULT_CONTROL_PORT } from '../../control/http-api';
 import { optStr, str, type Command } from '../command';
-import { controlRequest } from '../control-client';
+import { fetchStatus, doneShare, POLL_MS } from '../pair-status';
+import { Progress } from '../progress';
 import { DEFAULT_REPLICA_PORT, DEFAULT_SECONDARY_NBD_PORT } from '../replication-setup';
 import { GC_POLICY_OPTION, LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, nbdUri, parseListenAddress } from '../serve-session';
 
@@ -95,17 +96,22 @@ export const upCommand: Command = {
     try {
       const deadline = Date.now() + DUPLEX_WAIT_MS;
       let ready = false;
+      // the initial copy of a big volume (or a resync after a stop) takes a while: show it
+      const progress = new Progress('pair', false);
+      const outOfSync = new Map<string, number>();
       while (!ready && !stopping && Date.now() < deadline) {
-        const early = await Promise.race([died.then((d) => d), new Promise<null>((r) => setTimeout(() => r(null), 250))]);
+        const early = await Promise.race([died.then((d) => d), new Promise<null>((r) => setTimeout(() => r(null), POLL_MS))]);
         if (early) break;
         try {
-          const r = await controlRequest(control, 'GET', '/status', undefined, 2000);
-          const vols = (r.json.volumes ?? []) as { state: string }[];
-          ready = r.status === 200 && vols.length > 0 && vols.every((v) => v.state === 'duplex');
+          const s = await fetchStatus(control);
+          for (const v of s.volumes) outOfSync.set(v.volume, Math.max(outOfSync.get(v.volume) ?? 0, v.outOfSyncTracks));
+          ready = s.volumes.length > 0 && s.volumes.every((v) => v.state === 'duplex');
+          if (!ready) progress.update(doneShare(s, outOfSync), 1, [...new Set(s.volumes.map((v) => v.state))].join(', '));
         } catch {
           // not listening yet
         }
       }
+      progress.done();
       if (ready) {
         const uri = nbdUri(nbd.host, nbd.port, FIRST_VOLUME);
         ctx.out.write([
