@@ -16,31 +16,7 @@ import { parseArgs } from 'node:util';
 import { openArray } from '../../src/lsa/open-array';
 import { rebuildDirectory } from '../../src/lsa/rebuild-directory';
 import { NVRAM_FILE } from '../../src/lsa/sqlite-nvram';
-
-const READ_CHUNK_BYTES = 1024 * 1024;
-
-/** Peak resident set of this process (VmHWM: this process's own, not inherited through fork). */
-function peakRssBytes(): number {
-  try {
-    const m = /^VmHWM:\s+(\d+)\s+kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) * 1024;
-  } catch {
-    // not Linux
-  }
-  return process.resourceUsage().maxRSS * 1024;
-}
-
-function readSequentially(file: string, buf: Buffer): number {
-  if (!fs.existsSync(file)) return 0;
-  const fd = fs.openSync(file, 'r');
-  let total = 0;
-  try {
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) total += n;
-  } finally {
-    fs.closeSync(fd);
-  }
-  return total;
-}
+import { READ_CHUNK_BYTES, peakRssBytes, readSequentially } from '../harness/child-measures';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { dir: { type: 'string' }, what: { type: 'string' } }, strict: true });

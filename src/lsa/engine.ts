@@ -23,7 +23,7 @@ import { readTrack as readTrackFromRecords, rebuildRecord as rebuildRecordFromPa
 import { PARITY_PAGE_BYTES, type NvramStore, type PageWrite, type ParityPageWrite, type VolumeRow } from './nvram';
 import {
   COMPRESSION_NONE, RECORD_FLAG_TRIM, RECORD_FLAG_ZERO, RECORD_HEADER_BYTES, TRIM_TRACKS_MAX,
-  encodeHeader, isTrimLike, recordBytes, type RecordHeader,
+  encodeHeader, isTrimLike, recordBytes,
 } from './record-format';
 import { SegmentTable } from './segment-table';
 import { PendingDirectory } from './pending';

@@ -106,7 +106,6 @@ export class NbdTestClient {
   structured = false;
   private pending = new Map<bigint, Pending>();
   private nextHandle = 1n;
-  private loop: Promise<void> | null = null;
   /** Set when the server closed the connection or the reply stream broke. */
   closedWith: Error | null = null;
   /** Replies to handles never sent (a server bug). */
@@ -185,7 +184,7 @@ export class NbdTestClient {
   }
 
   startReplyLoop(): void {
-    this.loop = this.replyLoop().catch((err: Error) => {
+    void this.replyLoop().catch((err: Error) => {
       this.closedWith = err;
       for (const p of this.pending.values()) p.reject(new Error(`connection ended before the reply: ${err.message}`));
       this.pending.clear();
