@@ -23,7 +23,7 @@ import { readTrack as readTrackFromRecords, rebuildRecord as rebuildRecordFromPa
 import { PARITY_PAGE_BYTES, type NvramStore, type PageWrite, type ParityPageWrite, type VolumeRow } from './nvram';
 import {
   COMPRESSION_NONE, RECORD_FLAG_TRIM, RECORD_FLAG_ZERO, RECORD_HEADER_BYTES, TRIM_TRACKS_MAX,
-  encodeHeader, isTrimLike, recordBytes,
+  encodeHeader, isTrimLike, recordBytes, type RecordHeader,
 } from './record-format';
 import { SegmentTable } from './segment-table';
 import { PendingDirectory } from './pending';
@@ -466,16 +466,26 @@ export class LsaEngine {
 
   // ---- the collector's side (the moves themselves are in relocate.ts) ----
 
-  /** Records the collector can surely place before it runs out of free segments, however
-   * its placement spreads them over its k streams: each stream that overflows its open segment
-   * opens new ones, and k streams round up k times, so count the fullest stream's room once
-   * and k - 1 free segments less (a batch split over two streams once needed one more free
-   * segment than this promised and failed half way). */
+  /** Records the collector can surely place before it runs out of free segments: the room in
+   * its streams' open segments and in every free segment. A stream opens a new segment only
+   * when its own is full, and with none free a record goes to another of the collector's
+   * streams that has room (appendMoved), so no room is lost between streams. */
   gcRecordsAvailable(bytes: number): number {
     const perSegment = Math.floor(this.layout.columnBytes / bytes) * this.layout.dataColumns;
-    const streams = this.placement.gcStreams;
-    const left = Math.min(...streams.map((s) => this.open.get(s)?.recordsLeft(bytes) ?? 0));
-    return left + Math.max(0, this.segments.countIn('free') - (streams.length - 1)) * perSegment;
+    let left = 0;
+    for (const s of this.placement.gcStreams) left += this.open.get(s)?.recordsLeft(bytes) ?? 0;
+    return left + this.segments.countIn('free') * perSegment;
+  }
+
+  /** Appends a record the collector (or repair) moves: to the stream placement asks for, or
+   * when that one is full and no segment is free, to another collector stream with room. */
+  appendMoved(h: RecordHeader, payload: Buffer | null): { segment: number; slot: number; bytes: number; crc: number } {
+    const bytes = recordBytes(payload ? payload.length : 0);
+    let stream = this.placement.gcStream(h.seq, this.nextSeq);
+    if ((this.open.get(stream)?.recordsLeft(bytes) ?? 0) === 0 && this.segments.countIn('free') === 0) {
+      stream = this.placement.gcStreams.find((s) => (this.open.get(s)?.recordsLeft(bytes) ?? 0) > 0) ?? stream;
+    }
+    return this.appendRecord(stream, h.flags, h.volumeId, h.track, h.trackCount, payload, h.seq, h.payloadCrc);
   }
 
   /** Records of `bytes` that fit in the free segments and every open segment: all the room

@@ -53,7 +53,7 @@ export function liveTracksOf(engine: Pick<LsaEngine, 'volumesById'>, segment: nu
 /** Moves a write-pending record (live until applied); synchronous. */
 function movePending(engine: LsaEngine, victim: number, slot: number, h: RecordHeader, payload: Buffer | null): number {
   const row = engine.pending.at(victim, slot)!;
-  const moved = engine.appendRecord(engine.placement.gcStream(h.seq, engine.nextSeq), h.flags, h.volumeId, h.track, h.trackCount, payload, h.seq, h.payloadCrc);
+  const moved = engine.appendMoved(h, payload);
   engine.pending.move(row, moved.segment, moved.slot);
   engine.segments.addLive(victim, -moved.bytes);
   engine.segments.addLive(moved.segment, moved.bytes);
@@ -84,7 +84,7 @@ export function pinnedRefs(engine: LsaEngine, segment: number, slot: number, h: 
 /** Moves one record (already checked) to the collector's stream, and every directory that
  * points at it (the volume's and the snapshots'); synchronous. */
 function moveOne(engine: LsaEngine, victim: number, h: RecordHeader, payload: Buffer | null, tracks: number[], pinned: { dir: VolumeDirectory; tracks: number[] }[] = []): number {
-  const moved = engine.appendRecord(engine.placement.gcStream(h.seq, engine.nextSeq), h.flags, h.volumeId, h.track, h.trackCount, payload, h.seq, h.payloadCrc);
+  const moved = engine.appendMoved(h, payload);
   const dir = engine.volumesById.get(h.volumeId)!.directory;
   for (const t of tracks) dir.relocate(t, moved.segment, moved.slot);
   const refTracks = new Set(tracks);

@@ -95,7 +95,7 @@ function rewriteRepaired(engine: LsaEngine, v: VolumeState, track: number, e: En
   const h = tryDecodeHeader(rec, 0)!;
   const payload = rec.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + h.payloadBytes);
   if (engine.gcRecordsAvailable(e.recordBytes) < 1) return; // no room now: the next read repairs it again
-  const moved = engine.appendRecord(engine.placement.gcStream(h.seq, engine.nextSeq), h.flags, h.volumeId, h.track, h.trackCount, payload, h.seq, h.payloadCrc);
+  const moved = engine.appendMoved(h, payload);
   dir.relocate(track, moved.segment, moved.slot);
   engine.segments.addLive(e.segment, -moved.bytes);
   engine.segments.addLive(moved.segment, moved.bytes);
