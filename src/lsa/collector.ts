@@ -82,13 +82,18 @@ export class Collector implements RoomMaker {
 
   private async runBatch(urgent: boolean): Promise<number> {
     const e = this.engine;
+    const candidates = this.candidates();
+    // segments with nothing live (a sequential overwrite leaves them) cost no moves and no
+    // reads: all of them go in this batch, under its one commit, whatever the policy's order
+    const victims = candidates.filter((s) => this.recordsToMove(s) === 0);
+    const others = candidates.filter((s) => this.recordsToMove(s) > 0);
     // when a write is waiting for room, the segment that frees most now comes first
-    const ranked = urgent ? makeGcPolicy('greedy').rank(e, this.candidates()) : this.policy.rank(e, this.candidates());
-    const victims: number[] = [];
+    const ranked = urgent ? makeGcPolicy('greedy').rank(e, others) : this.policy.rank(e, others);
     const recBytes = recordBytes(e.layout.trackBytes);
+    const batchMax = victims.length + GC_BATCH_MAX;
     let need = 0;
     for (const s of ranked) {
-      if (victims.length >= GC_BATCH_MAX) break;
+      if (victims.length >= batchMax) break;
       const liveRecords = this.recordsToMove(s);
       if (need + liveRecords > e.gcRecordsAvailable(recBytes)) continue;
       need += liveRecords;
