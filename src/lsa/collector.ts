@@ -30,6 +30,7 @@ export class Collector implements RoomMaker {
   readonly counters: CollectorCounters = { batches: 0, segmentsCollected: 0, recordsMoved: 0, bytesMoved: 0, corruptRecordsSkipped: 0 };
   private busy: Promise<number> | null = null;
   private background = false;
+  private stopped = false;
   lowWater: number;
   highWater: number;
 
@@ -72,6 +73,7 @@ export class Collector implements RoomMaker {
   /** One batch; returns how many segments it freed (0: nothing collectible). Batches never
    * overlap: a caller arriving while one runs waits for it and gets its result. */
   collectBatch(urgent = false): Promise<number> {
+    if (this.stopped) return Promise.resolve(0);
     if (!this.busy) {
       this.busy = this.runBatch(urgent).finally(() => {
         this.busy = null;
@@ -191,9 +193,14 @@ export class Collector implements RoomMaker {
     return this.engine.roomRecords(recordBytes(this.engine.layout.trackBytes));
   }
 
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.busy?.catch(() => undefined); // its error poisoned the engine: close reports it
+  }
+
   /** Called after writes: starts background collection below the low-water mark. */
   notice(): void {
-    if (this.background || this.engine.failed) return;
+    if (this.background || this.stopped || this.engine.failed) return;
     if (this.engine.segments.countIn('free') >= this.lowWater) return;
     this.background = true;
     setImmediate(() => void this.collectUntilFree(this.highWater)

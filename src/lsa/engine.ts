@@ -98,6 +98,9 @@ export interface RoomMaker {
   makeRoom(enough: () => boolean): Promise<void>;
   /** A segment was opened (free space shrank): collect in the background if it is low. */
   notice(): void;
+  /** The engine is closing: finish the batch under way (its commit and releases) and start
+   * no other. */
+  stop(): Promise<void>;
 }
 /** After a restart, sequence numbers jump by this much, so that no record written but not
  * committed before a crash can ever look newer than a record written after it. */
@@ -693,6 +696,8 @@ export class LsaEngine {
   /** Flushes, then closes disks and NVRAM. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // a background batch under way commits and frees its victims before the last flush
+    await this.roomMaker?.stop();
     if (!this.failure) await this.flush();
     this.closed = true;
     await this.writer.quiesce();
