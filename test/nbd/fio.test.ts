@@ -29,7 +29,7 @@ describe('nbd interop: fio', function () {
 
   it('random writes with --verify=crc32c from 4 jobs (4 KiB and 64 KiB blocks, iodepth 16)', () => {
     const common = ['--ioengine=nbd', `--uri=${server.uri('vol0')}`, '--rw=randwrite', '--verify=crc32c', '--do_verify=1',
-      '--verify_fatal=1', '--iodepth=16', '--fsync=32', '--size=16M', '--group_reporting'];
+      '--verify_fatal=1', '--verify_state_save=0', '--iodepth=16', '--fsync=32', '--size=16M', '--group_reporting'];
     const r = run('fio', [
       ...common,
       '--name=small', '--bs=4k', '--numjobs=2', '--offset=0', '--offset_increment=16M',
