@@ -3,7 +3,6 @@
 // TCP (PrimaryReplicator -> SecondaryServer): real files, real SQLite, real sockets and two
 // processes, so each side has a core of its own as on two machines.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,47 +13,18 @@ import { createArray } from '../../src/lsa/open-array';
 import { PrimaryReplicator, type PairStatus } from '../../src/replication/primary';
 import { silentLogger } from '../../src/util/log';
 import { createBenchVolume, type BenchVolume } from './bench-volume';
+import { startSecondaryChild, type SecondaryChild } from './secondary-child';
 
 export type PairMode = 'none' | 'async' | 'sync';
 
-const MAIN_JS = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 /** How long a pair may take to reach duplex (or the secondary to start) before the scenario
  * fails rather than waits for ever. */
 const IN_SYNC_TIMEOUT_MS = 300_000;
-const START_TIMEOUT_MS = 60_000;
-
-interface Secondary {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<void>;
-}
-
-function startSecondary(dir: string): Promise<Secondary> {
-  const child = spawn(process.execPath, [MAIN_JS, 'serve', '--dir', dir, '--replica-listen', '127.0.0.1:0', '--nbd', '127.0.0.1:0', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let log = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the secondary did not listen within ${START_TIMEOUT_MS} ms: ${log.slice(-2000)}`)), START_TIMEOUT_MS);
-    child.stderr!.on('data', (d: Buffer) => {
-      log += d.toString();
-      if (log.length > 100_000) log = log.slice(-50_000);
-      const m = /"msg":"replica link listening","address":"[^"]*:(\d+)"/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), exited });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the secondary exited with ${code}: ${log.slice(-2000)}`));
-    });
-  });
-}
 
 export class ReplicationBenchPair {
   replicator: PrimaryReplicator | null = null;
 
-  private constructor(readonly mode: PairMode, readonly primary: BenchVolume, private readonly secondary: Secondary | null, private readonly key: Buffer) {}
+  private constructor(readonly mode: PairMode, readonly primary: BenchVolume, private readonly secondary: SecondaryChild | null, private readonly key: Buffer) {}
 
   static async create(dir: string, geometry: Geometry, capacityBytes: number, mode: PairMode): Promise<ReplicationBenchPair> {
     const primary = await createBenchVolume(path.join(dir, 'primary'), geometry, capacityBytes);
@@ -63,7 +33,7 @@ export class ReplicationBenchPair {
     await (await createArray(sdir, { geometry, nvram: 'sqlite', volume: null })).close();
     const key = randomBytes(32);
     fs.writeFileSync(path.join(sdir, KEY_FILE), key.toString('hex') + '\n', { mode: 0o600 });
-    const secondary = await startSecondary(sdir);
+    const secondary = await startSecondaryChild(sdir);
     const pair = new ReplicationBenchPair(mode, primary, secondary, key);
     pair.connect();
     await pair.waitInSync();
