@@ -448,7 +448,7 @@ export class LsaEngine {
 
   private appendTrim(v: VolumeState, firstTrack: number, count: number, flags: number): number {
     const seq = this.nextSeq++;
-    const r = this.appendRecord(STREAM_HOST, flags, v.row.id, firstTrack, count, null, seq);
+    const r = this.appendRecord(this.hostStreamWithRoom(STREAM_HOST, recordBytes(0)), flags, v.row.id, firstTrack, count, null, seq);
     this.pointAtTrim(v, firstTrack, count, flags, seq, r.segment, r.slot, r.bytes);
     return seq;
   }
