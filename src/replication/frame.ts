@@ -30,15 +30,29 @@ export interface Frame {
 
 export function encodeFrame(type: number, number: number, payload: Buffer): Buffer {
   if (payload.length > FRAME_PAYLOAD_MAX) throw new ProtocolError(`frame payload of ${payload.length} bytes is over the ${FRAME_PAYLOAD_MAX}-byte limit`);
-  const header = Buffer.alloc(FRAME_HEADER_BYTES);
-  header.writeUInt32BE(FRAME_MAGIC, 0);
-  header.writeUInt8(PROTOCOL_VERSION, 4);
-  header.writeUInt8(type, 5);
-  header.writeUInt32BE(number, 8);
-  header.writeUInt32BE(payload.length, 12);
-  header.writeUInt32BE(crc32(payload, crc32(header)), 16);
-  return Buffer.concat([header, payload]);
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
+  payload.copy(frame, FRAME_HEADER_BYTES);
+  sealFrame(frame, 0, type, number, payload.length);
+  return frame;
 }
+
+/** Writes the header of a frame whose payload already sits right after it in `buf` (at
+ * `at + FRAME_HEADER_BYTES`), CRC included: frames are built in place, with no copy. Every
+ * header byte is written, so `buf` may come from Buffer.allocUnsafe. */
+export function sealFrame(buf: Buffer, at: number, type: number, number: number, payloadBytes: number): void {
+  buf.writeUInt32BE(FRAME_MAGIC, at);
+  buf.writeUInt8(PROTOCOL_VERSION, at + 4);
+  buf.writeUInt8(type, at + 5);
+  buf.writeUInt16BE(0, at + 6);
+  buf.writeUInt32BE(number, at + 8);
+  buf.writeUInt32BE(payloadBytes, at + 12);
+  buf.writeUInt32BE(0, at + 16);
+  const end = at + FRAME_HEADER_BYTES + payloadBytes;
+  buf.writeUInt32BE(crc32(buf.subarray(at + FRAME_HEADER_BYTES, end), crc32(buf.subarray(at, at + FRAME_HEADER_BYTES))), at + 16);
+}
+
+/** The CRC field's bytes as the CRC sees them (zero). */
+const CRC_FIELD_ZERO = Buffer.alloc(4);
 
 /** Reassembles frames from a byte stream; throws ProtocolError on anything malformed. */
 export class FrameReader {
@@ -62,15 +76,14 @@ export class FrameReader {
       if (length > FRAME_PAYLOAD_MAX) throw new ProtocolError(`frame of ${length} bytes is over the ${FRAME_PAYLOAD_MAX}-byte limit`);
       if (this.buffered < FRAME_HEADER_BYTES + length) break;
       const whole = this.take(FRAME_HEADER_BYTES + length);
-      const header = Buffer.from(whole.subarray(0, FRAME_HEADER_BYTES));
-      const crc = header.readUInt32BE(16);
-      header.writeUInt32BE(0, 16);
       const payload = whole.subarray(FRAME_HEADER_BYTES);
-      if (crc32(payload, crc32(header)) !== crc) throw new ProtocolError('frame CRC mismatch: the stream is damaged');
-      const number = header.readUInt32BE(8);
+      // the CRC runs over the header with its own field as zeros, then the payload
+      const headerCrc = crc32(CRC_FIELD_ZERO, crc32(whole.subarray(0, 16)));
+      if (crc32(payload, headerCrc) !== whole.readUInt32BE(16)) throw new ProtocolError('frame CRC mismatch: the stream is damaged');
+      const number = whole.readUInt32BE(8);
       if (number !== this.expected) throw new ProtocolError(`frame number ${number} where ${this.expected} was due: a replayed, dropped or reordered frame`);
       this.expected++;
-      out.push({ type: header.readUInt8(5), number, payload });
+      out.push({ type: whole.readUInt8(5), number, payload });
     }
     return out;
   }

@@ -3,7 +3,8 @@
 
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../errors';
-import { FrameReader, encodeFrame, type Frame } from './frame';
+import { FrameBatch } from './frame-batch';
+import { FrameReader, type Frame } from './frame';
 import { MSG, decodeJson, encodeJson } from './messages';
 
 /** Bytes queued in the socket before senders wait for it to drain. */
@@ -17,12 +18,17 @@ export class FramedSocket {
   private reader = new FrameReader();
   private closed = false;
   private drainWaiters: (() => void)[] = [];
-  /** Frames are handled one at a time, in order, even when a handler awaits. */
-  private chain: Promise<void> = Promise.resolve();
+  /** Frames received and not yet handled: they are handled one at a time, in order, even when
+   * a handler awaits. A handler that returns no promise costs no promise. */
+  private inbox: Frame[] = [];
+  private handling = false;
   /** Payload bytes received and not yet handled (see RECEIVE_QUEUE_HIGH_BYTES). */
-  private queuedBytes = 0;
+  private inboxBytes = 0;
   private paused = false;
-  private corked = false;
+  /** Frames sent and not yet handed to the socket (it takes them once per turn of the event
+   * loop: a burst of host writes leaves in one write system call). */
+  private outbox = new FrameBatch();
+  private outboxScheduled = false;
   closeReason = '';
   /** When the last valid frame arrived (Date.now()); the primary's silence check reads it. */
   lastHeardMs = Date.now();
@@ -53,13 +59,11 @@ export class FramedSocket {
           this.close(`peer: ${msg}`);
           return;
         }
-        this.queuedBytes += f.payload.length;
-        this.chain = this.chain.then(async () => {
-          if (this.closed) return;
-          await this.onFrame(f);
-        }).catch((err: unknown) => this.fail(err)).finally(() => this.handled(f.payload.length));
+        this.inboxBytes += f.payload.length;
+        this.inbox.push(f);
       }
-      if (!this.paused && this.queuedBytes > RECEIVE_QUEUE_HIGH_BYTES) {
+      if (!this.handling) void this.handleInbox();
+      if (!this.paused && this.inboxBytes > RECEIVE_QUEUE_HIGH_BYTES) {
         this.paused = true;
         socket.pause();
       }
@@ -69,9 +73,32 @@ export class FramedSocket {
     socket.on('close', () => this.close('connection closed'));
   }
 
+  private async handleInbox(): Promise<void> {
+    this.handling = true;
+    try {
+      while (this.inbox.length > 0 && !this.closed) {
+        const batch = this.inbox;
+        this.inbox = [];
+        for (const f of batch) {
+          if (this.closed) return;
+          try {
+            const pending = this.onFrame(f);
+            if (pending) await pending;
+          } catch (err) {
+            this.fail(err);
+            return;
+          }
+          this.handled(f.payload.length);
+        }
+      }
+    } finally {
+      this.handling = false;
+    }
+  }
+
   private handled(bytes: number): void {
-    this.queuedBytes -= bytes;
-    if (this.paused && this.queuedBytes <= RECEIVE_QUEUE_HIGH_BYTES / 2) {
+    this.inboxBytes -= bytes;
+    if (this.paused && this.inboxBytes <= RECEIVE_QUEUE_HIGH_BYTES / 2) {
       this.paused = false;
       if (!this.closed) this.socket.resume();
     }
@@ -87,29 +114,50 @@ export class FramedSocket {
   }
 
   send(type: number, payload: Buffer): boolean {
+    return this.sendParts(type, [payload]);
+  }
+
+  /** Sends one frame whose payload is `parts` one after the other (copied now: the caller may
+   * reuse them at once). False once the connection is closed. */
+  sendParts(type: number, parts: readonly Buffer[]): boolean {
     if (this.closed) return false;
     this.sent++;
     this.lastSentMs = Date.now();
-    // frames sent in one turn of the event loop (a burst of host writes) leave in one write
-    // system call rather than one each
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      setImmediate(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+    this.outbox.add(type, this.sent, parts);
+    if (!this.outboxScheduled) {
+      this.outboxScheduled = true;
+      setImmediate(() => this.writeOutbox());
     }
-    return this.socket.write(encodeFrame(type, this.sent, payload));
+    return true;
   }
 
   sendJson(type: number, value: unknown): boolean {
     return this.send(type, encodeJson(value));
   }
 
-  /** Waits until the socket's buffer is at most `limitBytes` (or it closed). */
+  /** Bytes sent and not yet taken by the peer's side of the connection: what the lag bound and
+   * `drained` measure. */
+  get queuedBytes(): number {
+    return this.socket.writableLength + this.outbox.bytes;
+  }
+
+  private writeOutbox(): void {
+    this.outboxScheduled = false;
+    const bufs = this.outbox.take();
+    if (bufs.length === 0 || this.socket.destroyed) return;
+    if (bufs.length === 1) this.socket.write(bufs[0]);
+    else {
+      this.socket.cork();
+      for (const b of bufs) this.socket.write(b);
+      this.socket.uncork();
+    }
+    // waiters re-check: the socket may already hold less than their limit
+    this.wakeDrain();
+  }
+
+  /** Waits until at most `limitBytes` are queued (or the connection closed). */
   async drained(limitBytes = SEND_BUFFER_HIGH_BYTES): Promise<void> {
-    while (!this.closed && this.socket.writableLength > limitBytes) {
+    while (!this.closed && this.queuedBytes > limitBytes) {
       await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     }
   }
@@ -127,6 +175,8 @@ export class FramedSocket {
 
   close(reason: string): void {
     if (this.closed) return;
+    // frames sent before the close (an ERROR saying why) still go out, ahead of the FIN
+    this.writeOutbox();
     this.closed = true;
     this.closeReason = reason;
     this.wakeDrain();

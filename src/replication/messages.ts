@@ -50,25 +50,27 @@ export interface UpdateMessage {
 //   40     n     data: count x track bytes for a write, nothing otherwise
 export const UPDATE_HEADER_BYTES = 40;
 
-export function encodeUpdate(u: UpdateMessage): Buffer {
+/** The header of an UPDATE: the frame carries it and then the data (FramedSocket.sendParts),
+ * so the data is copied once, into the outgoing batch. */
+export function encodeUpdateHeader(u: Omit<UpdateMessage, 'data'>): Buffer {
   const head = Buffer.alloc(UPDATE_HEADER_BYTES);
   head.writeUInt32LE(u.volumeId, 0);
   head.writeUInt8(KINDS.indexOf(u.kind), 4);
-  head.writeBigUInt64LE(BigInt(u.track), 8);
+  writeU64(head, 8, u.track);
   head.writeUInt32LE(u.count, 16);
-  head.writeBigUInt64LE(BigInt(u.seq), 24);
-  head.writeBigUInt64LE(BigInt(u.timestampMs), 32);
-  return u.data ? Buffer.concat([head, u.data]) : head;
+  writeU64(head, 24, u.seq);
+  writeU64(head, 32, u.timestampMs);
+  return head;
 }
 
 export function decodeUpdate(p: Buffer, trackBytes: number): UpdateMessage {
   if (p.length < UPDATE_HEADER_BYTES) throw new ProtocolError(`UPDATE of ${p.length} bytes is shorter than its header`);
   const kind = KINDS[p.readUInt8(4)];
   if (!kind) throw new ProtocolError(`UPDATE has unknown kind ${p.readUInt8(4)}`);
-  const track = Number(p.readBigUInt64LE(8));
+  const track = readU64(p, 8);
   const count = p.readUInt32LE(16);
-  const seq = Number(p.readBigUInt64LE(24));
-  const timestampMs = Number(p.readBigUInt64LE(32));
+  const seq = readU64(p, 24);
+  const timestampMs = readU64(p, 32);
   if (!Number.isSafeInteger(track) || !Number.isSafeInteger(seq) || seq <= 0 || count === 0) throw new ProtocolError('UPDATE has impossible fields');
   const dataBytes = p.length - UPDATE_HEADER_BYTES;
   if (kind === 'write' && dataBytes !== count * trackBytes) {
@@ -76,6 +78,19 @@ export function decodeUpdate(p: Buffer, trackBytes: number): UpdateMessage {
   }
   if (kind !== 'write' && dataBytes !== 0) throw new ProtocolError(`a ${kind} UPDATE carries data`);
   return { volumeId: p.readUInt32LE(0), kind, track, count, seq, timestampMs, data: kind === 'write' ? p.subarray(UPDATE_HEADER_BYTES) : null };
+}
+
+// 64-bit fields as two 32-bit halves (a BigInt per field cost more than the rest of the
+// header). A value of 2^53 or more reads as an unsafe integer, which the checks above refuse.
+const TWO_32 = 2 ** 32;
+
+function writeU64(b: Buffer, at: number, v: number): void {
+  b.writeUInt32LE(v % TWO_32, at);
+  b.writeUInt32LE(Math.floor(v / TWO_32), at + 4);
+}
+
+function readU64(b: Buffer, at: number): number {
+  return b.readUInt32LE(at + 4) * TWO_32 + b.readUInt32LE(at);
 }
 
 export function encodeJson(value: unknown): Buffer {

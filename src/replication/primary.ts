@@ -19,7 +19,7 @@ import type { Logger } from '../util/log';
 import { newNonce, proof, proofMatches, validNonce } from './auth';
 import { FramedSocket, SEND_BUFFER_HIGH_BYTES } from './framed-socket';
 import type { Frame } from './frame';
-import { MSG, PROTOCOL_VERSION_JSON, UPDATE_HEADER_BYTES, decodeJson, encodeUpdate } from './messages';
+import { MSG, PROTOCOL_VERSION_JSON, decodeJson, encodeUpdateHeader } from './messages';
 import { OutOfSyncTracks } from './out-of-sync';
 import { ScanBatch } from './scan-batch';
 import { assertPairTransition, type PairState } from './pair-state';
@@ -354,7 +354,7 @@ export class PrimaryReplicator implements UpdateListener {
     p.lastSeq = Math.max(p.lastSeq, u.kind === 'write' ? u.seq + u.count - 1 : u.seq);
     const link = this.link;
     if (!this.ready || !link || p.state === 'suspended' || p.state === 'simplex' || p.error) return;
-    if (this.opts.mode === 'async' && link.socket.writableLength > this.opts.lagMaxBytes) {
+    if (this.opts.mode === 'async' && link.queuedBytes > this.opts.lagMaxBytes) {
       // past the lag bound: stop shipping this volume and fall back to a resync from the
       // directory, rather than make the host wait
       if (!p.dirty) this.opts.log.warn('lag bound hit: tracking out-of-sync tracks instead of shipping', { volume: p.v.row.name });
@@ -393,13 +393,13 @@ export class PrimaryReplicator implements UpdateListener {
     const perFrame = u.kind === 'write' ? Math.max(1, Math.floor(UPDATE_DATA_MAX / tb)) : u.count;
     for (let done = 0; done < u.count; done += perFrame) {
       const n = Math.min(perFrame, u.count - done);
-      const data = u.data ? u.data.subarray(done * tb, (done + n) * tb) : null;
-      const payload = encodeUpdate({
-        volumeId: p.v.row.id, kind: u.kind, track: u.track + done, count: n, seq: u.kind === 'write' ? u.seq + done : u.seq, timestampMs: u.timestampMs, data,
+      const head = encodeUpdateHeader({
+        volumeId: p.v.row.id, kind: u.kind, track: u.track + done, count: n, seq: u.kind === 'write' ? u.seq + done : u.seq, timestampMs: u.timestampMs,
       });
-      link.send(MSG.UPDATE, payload);
+      const data = u.data ? u.data.subarray(done * tb, (done + n) * tb) : null;
+      link.sendParts(MSG.UPDATE, data ? [head, data] : [head]);
       this.updateFrames++;
-      p.bytesShipped += payload.length - UPDATE_HEADER_BYTES;
+      p.bytesShipped += data ? data.length : 0;
     }
   }
 
@@ -525,7 +525,7 @@ export class PrimaryReplicator implements UpdateListener {
       for (let t = 0; t < p.v.tracks; t++) if (dir.segmentOf(t) !== 0 && dir.seqOf(t) > p.applied) outOfSync++;
       return {
         volume: p.v.row.name, state: p.state, mode: this.opts.mode,
-        lagSeq: Math.max(0, p.lastSeq - p.applied), lagBytes: this.link ? this.link.socket.writableLength : 0,
+        lagSeq: Math.max(0, p.lastSeq - p.applied), lagBytes: this.link ? this.link.queuedBytes : 0,
         outOfSyncTracks: outOfSync, lastAppliedSeq: p.applied,
         copyProgress: p.state === 'duplex' ? 1 : p.v.tracks > 0 ? p.scanDone / p.v.tracks : 1,
         tracking: p.dirty, error: p.error ?? (this.ready ? null : this.lastError), bytesShipped: p.bytesShipped,
