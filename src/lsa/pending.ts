@@ -124,9 +124,7 @@ function key(segment: number, slot: number): string {
  * host write does (an update is stored synchronously, so the background collector gets no
  * chance in the middle of a burst). Fails with OutOfSpaceError when nothing can be freed. */
 export async function roomForPending(engine: LsaEngine, count: number, data: boolean): Promise<void> {
-  const bytes = data ? count * recordBytes(engine.layout.trackBytes) : recordBytes(0);
-  // the segments the records fill, one more for the open segment's tail, and the reserve
-  const need = RESERVED_SEGMENTS + 1 + Math.ceil(bytes / engine.layout.segmentDataBytes);
+  const need = segmentsForPending(engine, count, data);
   const enough = (): boolean => engine.segments.countIn('free') >= need;
   if (!enough() && engine.roomMaker) await engine.roomMaker.makeRoom(enough);
   if (!enough()) {
@@ -134,6 +132,19 @@ export async function roomForPending(engine: LsaEngine, count: number, data: boo
       freeSegments: engine.segments.countIn('free'), needSegments: need,
     });
   }
+}
+
+/** True if an update of `count` tracks can be stored now without asking the collector (the
+ * common case: roomForPending is then not needed). */
+export function pendingFits(engine: LsaEngine, count: number, data: boolean): boolean {
+  return engine.segments.countIn('free') >= segmentsForPending(engine, count, data);
+}
+
+/** Free segments an update needs: the segments its records fill, one more for the open
+ * segment's tail, and the collector's reserve. */
+function segmentsForPending(engine: LsaEngine, count: number, data: boolean): number {
+  const bytes = data ? count * recordBytes(engine.layout.trackBytes) : recordBytes(0);
+  return RESERVED_SEGMENTS + 1 + Math.ceil(bytes / engine.layout.segmentDataBytes);
 }
 
 /** Stores a primary update as pending records (synchronously). Data tracks get sequences

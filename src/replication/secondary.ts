@@ -8,14 +8,14 @@
 import * as net from 'node:net';
 import { AlreadyExistsError, ProtocolError } from '../errors';
 import type { LsaEngine, VolumeState } from '../lsa/engine';
-import { applyPending, dropPending, forgetContent, roomForPending, storePending } from '../lsa/pending';
+import { applyPending, dropPending, forgetContent, pendingFits, roomForPending, storePending } from '../lsa/pending';
 import { RECORD_FLAG_TRIM, RECORD_FLAG_ZERO } from '../lsa/record-format';
 import { createVolume } from '../lsa/volumes';
 import type { Logger } from '../util/log';
 import { newNonce, proof, proofMatches, validNonce } from './auth';
 import { FramedSocket } from './framed-socket';
 import type { Frame } from './frame';
-import { MSG, PROTOCOL_VERSION_JSON, decodeJson, decodeUpdate } from './messages';
+import { MSG, PROTOCOL_VERSION_JSON, decodeJson, decodeUpdate, type UpdateMessage } from './messages';
 import { decodeRestoreRead, encodeRestoreData, encodeRestoreError, type SnapshotRangeReader } from './restore-messages';
 
 export interface SnapshotRequest {
@@ -175,7 +175,19 @@ export class SecondaryServer {
     this.opts.log.debug('primary connecting', { peer });
   }
 
-  private async onFrame(s: Session, f: Frame): Promise<void> {
+  private onFrame(s: Session, f: Frame): Promise<void> | void {
+    if (s.stage !== 'ready') return this.onHandshake(s, f);
+    switch (f.type) {
+      case MSG.VOLUME: return this.onVolume(s, f.payload);
+      case MSG.UPDATE: return this.onUpdate(s, f.payload);
+      case MSG.COMMIT: return this.onCommit(s, f.payload);
+      case MSG.SNAPSHOT: return this.onSnapshot(s, f.payload);
+      case MSG.RESTORE_READ: return this.onRestoreRead(s, f.payload);
+      default: throw new ProtocolError(`unexpected message type ${f.type}`);
+    }
+  }
+
+  private async onHandshake(s: Session, f: Frame): Promise<void> {
     if (s.stage === 'hello') {
       if (f.type !== MSG.HELLO) throw new ProtocolError(`expected HELLO, got message type ${f.type}`);
       const hello = decodeJson<{ protocol: number; role: string; nonce: string; arrayId?: unknown; mode?: unknown }>(f.payload, 'HELLO', { protocol: 'number', role: 'string', nonce: 'string' });
@@ -204,15 +216,6 @@ export class SecondaryServer {
       if (dropped > 0 || adopted) await this.engine.flush();
       s.link.sendJson(MSG.READY, { arrayId: this.engine.array.arrayId, trackBytes: this.engine.layout.trackBytes });
       this.opts.log.info('primary authenticated', { peer: s.peer, droppedPending: dropped });
-      return;
-    }
-    switch (f.type) {
-      case MSG.VOLUME: return this.onVolume(s, f.payload);
-      case MSG.UPDATE: return this.onUpdate(s, f.payload);
-      case MSG.COMMIT: return this.onCommit(s, f.payload);
-      case MSG.SNAPSHOT: return this.onSnapshot(s, f.payload);
-      case MSG.RESTORE_READ: return this.onRestoreRead(s, f.payload);
-      default: throw new ProtocolError(`unexpected message type ${f.type}`);
     }
   }
 
@@ -265,26 +268,40 @@ export class SecondaryServer {
     s.link.sendJson(MSG.VOLUME_OK, { name: req.name, appliedSeq });
   }
 
-  private async onUpdate(s: Session, payload: Buffer): Promise<void> {
+  /** Stores an UPDATE as pending records. Synchronous while the array has room and the disks
+   * keep up: most UPDATEs cost no promise. */
+  private onUpdate(s: Session, payload: Buffer): Promise<void> | void {
     const u = decodeUpdate(payload, this.engine.layout.trackBytes);
     const v = s.volumes.get(u.volumeId);
     if (!v) throw new ProtocolError(`UPDATE for volume id ${u.volumeId}, which this session never announced`);
     if (u.track + u.count > v.tracks) throw new ProtocolError(`UPDATE of tracks ${u.track}+${u.count} is past the end of volume ${v.row.name}`);
-    const flags = u.kind === 'trim' ? RECORD_FLAG_TRIM : u.kind === 'zero' ? RECORD_FLAG_ZERO : 0;
+    u.volumeId = v.row.id;
+    if (!pendingFits(this.engine, u.count, u.kind === 'write')) return this.storeAfterRoom(s, u, payload.length);
+    return this.store(s, u, payload.length);
+  }
+
+  private async storeAfterRoom(s: Session, u: UpdateMessage, payloadBytes: number): Promise<void> {
     await roomForPending(this.engine, u.count, u.kind === 'write');
     if (s.link.isClosed) return; // the collector took a while; this session is over
-    storePending(this.engine, { ...u, volumeId: v.row.id }, flags);
+    await this.store(s, u, payloadBytes);
+  }
+
+  private store(s: Session, u: UpdateMessage, payloadBytes: number): Promise<void> | void {
+    const flags = u.kind === 'trim' ? RECORD_FLAG_TRIM : u.kind === 'zero' ? RECORD_FLAG_ZERO : 0;
+    storePending(this.engine, u, flags);
     s.updates++;
-    s.storedBytes += payload.length;
+    s.storedBytes += payloadBytes;
     this.engine.markChanged();
-    this.acknowledge(s).catch((err: unknown) => s.link.fail(err));
+    if (!s.flushing) this.acknowledge(s).catch((err: unknown) => s.link.fail(err));
     if (s.wakeAck && (!s.lazyAcks || s.storedBytes - s.durableBytes >= ASYNC_ACK_BYTES)) s.wakeAck();
-    if (s.storedBytes - s.durableBytes > UNFLUSHED_BYTES_MAX) {
-      // the disks fall behind the link: stop reading frames until a flush catches up
-      const upTo = s.storedBytes;
-      await this.engine.flush();
-      s.durableBytes = Math.max(s.durableBytes, upTo);
-    }
+    if (s.storedBytes - s.durableBytes > UNFLUSHED_BYTES_MAX) return this.catchUpFlush(s);
+  }
+
+  /** The disks fall behind the link: stop reading frames until a flush catches up. */
+  private async catchUpFlush(s: Session): Promise<void> {
+    const upTo = s.storedBytes;
+    await this.engine.flush();
+    s.durableBytes = Math.max(s.durableBytes, upTo);
   }
 
   /** One flush at a time answers both kinds of acknowledgement: a RECEIVED covers every UPDATE
@@ -336,7 +353,7 @@ export class SecondaryServer {
     });
   }
 
-  private async onCommit(s: Session, payload: Buffer): Promise<void> {
+  private onCommit(s: Session, payload: Buffer): void {
     const c = decodeJson<{ through: number; synced: string[] }>(payload, 'COMMIT', { through: 'number', synced: 'object' });
     if (!Array.isArray(c.synced) || !c.synced.every((x) => typeof x === 'string')) throw new ProtocolError('COMMIT: synced must be a list of volume names');
     s.committedThrough = Math.max(s.committedThrough, c.through);
@@ -352,10 +369,10 @@ export class SecondaryServer {
     // behind this COMMIT; the frame chain does not wait for it. A heartbeat COMMIT that changes
     // nothing costs no commit.
     s.appliedReplies.push({ through: limit, volumes: c.synced });
-    this.acknowledge(s).catch((err: unknown) => s.link.fail(err));
+    if (!s.flushing) this.acknowledge(s).catch((err: unknown) => s.link.fail(err));
   }
 
-  private async onSnapshot(s: Session, payload: Buffer): Promise<void> {
+  private onSnapshot(s: Session, payload: Buffer): void {
     const req = decodeJson<SnapshotRequest>(payload, 'SNAPSHOT', { id: 'number', volumes: 'object', name: 'string', barrier: 'number' });
     // freeze at the barrier now, while the frames are handled in order: a COMMIT that follows
     // this request must not apply past it
