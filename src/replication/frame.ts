@@ -93,19 +93,37 @@ export class FrameReader {
     return this.buffered;
   }
 
+  /** The first n buffered bytes, without taking them. */
   private peek(n: number): Buffer {
     if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
-    const joined = Buffer.concat(this.chunks);
-    this.chunks = [joined];
-    return joined.subarray(0, n);
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    for (const c of this.chunks) {
+      at += c.copy(out, at, 0, Math.min(c.length, n - at));
+      if (at === n) break;
+    }
+    return out;
   }
 
+  /** Takes the first n buffered bytes. A frame inside one read is a view of it; only a frame
+   * cut between reads is copied, and only its own bytes (joining whole reads copied every byte
+   * of a stream of small frames once more). */
   private take(n: number): Buffer {
-    const joined = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-    const out = joined.subarray(0, n);
-    const rest = joined.subarray(n);
-    this.chunks = rest.length > 0 ? [rest] : [];
     this.buffered -= n;
+    const first = this.chunks[0];
+    if (first.length >= n) {
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    for (let at = 0; at < n;) {
+      const c = this.chunks[0];
+      const k = c.copy(out, at, 0, Math.min(c.length, n - at));
+      at += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
     return out;
   }
 }
