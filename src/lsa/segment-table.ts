@@ -46,11 +46,15 @@ export interface SegmentRow {
 export class SegmentTable {
   readonly rows: SegmentRow[];
   private dirty = new Set<number>();
+  /** Segments in each state, kept with every change of state: writers ask for the free count
+   * on every write (a scan of the table cost O(segments) per write). */
+  private counts: Record<SegmentState, number> = { reserved: 0, free: 0, open: 0, closed: 0, collecting: 0 };
 
   constructor(count: number) {
     this.rows = [];
     for (let i = 0; i < count; i++) {
       this.rows.push({ index: i, state: i === 0 ? 'reserved' : 'free', liveBytes: 0, trimRefs: 0, fillBytes: 0, seqLast: 0, closedAtMs: 0, stream: 0 });
+      this.counts[this.rows[i].state]++;
     }
   }
 
@@ -63,13 +67,18 @@ export class SegmentTable {
   }
 
   load(row: SegmentRow): void {
-    if (row.index > 0 && row.index < this.rows.length) this.rows[row.index] = { ...row };
+    if (row.index <= 0 || row.index >= this.rows.length) return;
+    this.counts[this.rows[row.index].state]--;
+    this.rows[row.index] = { ...row };
+    this.counts[row.state]++;
   }
 
   transition(i: number, to: SegmentState): void {
     const row = this.rows[i];
     assertTransition(row.state, to, i);
+    this.counts[row.state]--;
     row.state = to;
+    this.counts[to]++;
     this.dirty.add(i);
   }
 
@@ -79,7 +88,9 @@ export class SegmentTable {
   reclaimFreed(i: number): void {
     const row = this.rows[i];
     assert(row.state === 'free', `segment ${i} reclaimed from free`);
+    this.counts.free--;
     row.state = 'closed';
+    this.counts.closed++;
     this.dirty.add(i);
   }
 
@@ -117,9 +128,7 @@ export class SegmentTable {
   }
 
   countIn(state: SegmentState): number {
-    let n = 0;
-    for (const r of this.rows) if (r.state === state) n++;
-    return n;
+    return this.counts[state];
   }
 
   firstFree(): number {
