@@ -12,6 +12,7 @@ import { applyPending, dropPending, forgetContent, pendingFits, roomForPending, 
 import { RECORD_FLAG_TRIM, RECORD_FLAG_ZERO } from '../lsa/record-format';
 import { createVolume } from '../lsa/volumes';
 import type { Logger } from '../util/log';
+import { ASYNC_ACK_BYTES, ackDelay, asyncAckDelay } from './ack-delay';
 import { newNonce, proof, proofMatches, validNonce } from './auth';
 import { FramedSocket } from './framed-socket';
 import type { Frame } from './frame';
@@ -62,18 +63,6 @@ export const APPLIED_WAIT_MS = 20;
 /** Before a sync acknowledgement, how long a frame already partly received may delay the
  * flush (so that a burst of large UPDATEs costs one flush, not two). */
 export const RECEIVE_GATHER_MS_MAX = 20;
-/** Async primaries wait for no RECEIVED, so the data mover commits when it pays: once
- * ASYNC_ACK_BYTES arrived since the last commit, once no UPDATE came for ASYNC_QUIET_MS (the
- * host paused, and its APPLIED should not lag; a loaded host flushing every few ms pauses for
- * less, and a 10 ms rule committed once per host flush on a busy machine), and at the latest
- * ASYNC_ACK_DELAY_MS after the first thing to acknowledge. Each commit then carries more:
- * fewer fsyncs, and directory and NVRAM parity pages written once for many updates. With a
- * commit every 50 ms, 4 KiB random writes cost ~1.7 MiB of NVRAM pages per ~1 MiB of updates;
- * the secondary wrote 53 MiB for 16 MiB of updates, now 23 MiB (quick bench, async). Updates
- * that a COMMIT applies before the next commit never reach the NVRAM pending table at all. */
-export const ASYNC_ACK_DELAY_MS = 500;
-export const ASYNC_ACK_BYTES = 16 * 1024 * 1024;
-export const ASYNC_QUIET_MS = 100;
 /** Meta keys: applied watermarks per volume name, and the primary array they are about. */
 const META_APPLIED = 'replicaApplied';
 const META_PRIMARY = 'replicaPrimary';
@@ -322,12 +311,12 @@ export class SecondaryServer {
     s.flushing = true;
     try {
       while ((s.acked < s.updates || s.appliedReplies.length > 0) && !s.link.isClosed) {
-        if (s.lazyAcks) await this.asyncAckDelay(s);
+        if (s.lazyAcks) await asyncAckDelay(s);
         else {
-          if (s.acked === s.updates) await this.ackDelay(s, APPLIED_WAIT_MS);
-          // the rest of a burst that arrived in the same read is stored by now (frames are
-          // handled in microtasks), and a frame half received is waited for (briefly), so one
-          // flush acknowledges the whole burst
+          if (s.acked === s.updates) await ackDelay(s, APPLIED_WAIT_MS);
+          // the rest of a burst that arrived in the same read is stored by now (the frames of
+          // a read are handled in one pass), and a frame half received is waited for
+          // (briefly), so one flush acknowledges the whole burst
           const until = Date.now() + RECEIVE_GATHER_MS_MAX;
           do await new Promise((r) => setImmediate(r));
           while (s.link.receiving && Date.now() < until);
@@ -344,45 +333,6 @@ export class SecondaryServer {
     } finally {
       s.flushing = false;
     }
-  }
-
-  /** Waits `ms` before a flush, or less: an UPDATE that arrives ends the wait (sync). */
-  private ackDelay(s: Session, ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        s.wakeAck = null;
-        resolve();
-      }, ms);
-      s.wakeAck = () => {
-        clearTimeout(timer);
-        s.wakeAck = null;
-        resolve();
-      };
-    });
-  }
-
-  /** Before a flush for an async primary: until ASYNC_ACK_BYTES arrived (store ends the wait),
-   * the UPDATEs paused for ASYNC_QUIET_MS, or ASYNC_ACK_DELAY_MS passed. UPDATEs only note
-   * their time; the timer looks at it when it fires. */
-  private asyncAckDelay(s: Session): Promise<void> {
-    const beganMs = Date.now();
-    return new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = (): void => {
-        clearTimeout(timer);
-        s.wakeAck = null;
-        resolve();
-      };
-      const check = (): void => {
-        const now = Date.now();
-        const quietMs = now - s.lastUpdateMs;
-        const waitedMs = now - beganMs;
-        if (s.storedBytes - s.durableBytes >= ASYNC_ACK_BYTES || quietMs >= ASYNC_QUIET_MS || waitedMs >= ASYNC_ACK_DELAY_MS) return done();
-        timer = setTimeout(check, Math.min(ASYNC_QUIET_MS - quietMs, ASYNC_ACK_DELAY_MS - waitedMs));
-      };
-      s.wakeAck = done;
-      check();
-    });
   }
 
   private onCommit(s: Session, payload: Buffer): void {
