@@ -20,6 +20,7 @@ import { SegmentBufferPool } from './segment-buffers';
 import { SegmentWriter } from './segment-writer';
 import { checkCompressMode, codecOf, compressTrack, flagsOfCodec } from './track-codec';
 import { readTrack as readTrackFromRecords, rebuildRecord as rebuildRecordFromParity } from './track-reader';
+import { readTracks as readTracksFromRecords } from './tracks-reader';
 import { PARITY_PAGE_BYTES, type NvramStore, type PageWrite, type ParityPageWrite, type VolumeRow } from './nvram';
 import {
   COMPRESSION_NONE, RECORD_FLAG_TRIM, RECORD_FLAG_ZERO, RECORD_HEADER_BYTES, TRIM_TRACKS_MAX,
@@ -520,6 +521,13 @@ export class LsaEngine {
   async readTrack(volumeId: number, track: number, out: Buffer, at: number, from?: VolumeDirectory): Promise<void> {
     this.checkUsable();
     return readTrackFromRecords(this, volumeId, track, out, at, from);
+  }
+
+  /** Reads `count` whole tracks from `first` into `out` at `at`, as readTrack would each, with
+   * one disk read per stretch of records that lie one after the other (tracks-reader.ts). */
+  async readTracks(volumeId: number, first: number, count: number, out: Buffer, at: number, from?: VolumeDirectory): Promise<void> {
+    this.checkUsable();
+    return readTracksFromRecords(this, volumeId, first, count, out, at, from);
   }
 
   /** The record's bytes rebuilt from the other columns and parity, or null if impossible. */

@@ -63,7 +63,7 @@ export async function readTrack(engine: LsaEngine, volumeId: number, track: numb
 /** The track a record holds (decompressed) if it is the one the entry expects and its CRC
  * holds; a record that passes those checks but does not expand to one track throws
  * CorruptionError (parity would only give the same bytes back). */
-function payloadIfValid(engine: LsaEngine, rec: Buffer, volumeId: number, track: number, e: Entry): Buffer | null {
+export function payloadIfValid(engine: LsaEngine, rec: Buffer, volumeId: number, track: number, e: Entry): Buffer | null {
   const h = tryDecodeHeader(rec, 0);
   if (!h || h.volumeId !== volumeId || h.track !== track || h.seq !== e.seq || h.payloadBytes !== e.payloadBytes) return null;
   if (codecOfFlags(h.flags) !== codecOfFlags(e.flags)) return null;

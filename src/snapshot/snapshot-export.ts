@@ -30,10 +30,8 @@ export async function exportSnapshot(engine: LsaEngine, snap: Snapshot, out: Hos
       continue;
     }
     let n = 0;
-    while (t + n < tracks && n < runTracksMax && !isHoleEntry(dir.segmentOf(t + n), dir.flagsOf(t + n))) {
-      await engine.readTrack(volumeId, t + n, buf, n * tb, dir);
-      n++;
-    }
+    while (t + n < tracks && n < runTracksMax && !isHoleEntry(dir.segmentOf(t + n), dir.flagsOf(t + n))) n++;
+    await engine.readTracks(volumeId, t, n, buf, 0, dir);
     const bytes = Math.min(capacityBytes, (t + n) * tb) - t * tb;
     out.write(buf.subarray(0, bytes), t * tb);
     dataBytes += bytes;

@@ -2,6 +2,7 @@
 // through the snapshot's directory copy (for export and for the secondary's NBD exports).
 
 import { InvalidArgumentError, ReadOnlyError } from '../errors';
+import { readRange } from '../volume/read-range';
 import type { LsaEngine } from '../lsa/engine';
 import { isTrimLike, RECORD_FLAG_ZERO } from '../lsa/record-format';
 import type { BlockDevice, Extent } from '../volume/volume';
@@ -27,15 +28,7 @@ export class SnapshotVolume implements BlockDevice {
       throw new InvalidArgumentError(`read: bytes ${offset}..${offset + length - 1} are outside snapshot ${this.name} (${this.sizeBytes} bytes)`);
     }
     const out = Buffer.alloc(length);
-    const tb = this.trackBytes;
-    const scratch = Buffer.alloc(tb);
-    const id = this.snapshot.header.volumeId;
-    for (let t = Math.floor(offset / tb); t * tb < offset + length; t++) {
-      const from = Math.max(offset, t * tb);
-      const to = Math.min(offset + length, (t + 1) * tb);
-      await this.engine.readTrack(id, t, scratch, 0, this.snapshot.dir);
-      scratch.copy(out, from - offset, from - t * tb, to - t * tb);
-    }
+    if (length > 0) await readRange(this.engine, this.snapshot.header.volumeId, offset, out, this.snapshot.dir);
     return out;
   }
 

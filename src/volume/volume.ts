@@ -6,6 +6,7 @@
 import { InvalidArgumentError, NotFoundError } from '../errors';
 import type { LsaEngine, VolumeState } from '../lsa/engine';
 import { isTrimLike, RECORD_FLAG_ZERO } from '../lsa/record-format';
+import { readRange } from './read-range';
 import { RangeLock } from './range-lock';
 
 export interface WriteOptions {
@@ -76,21 +77,7 @@ export class Volume implements BlockDevice {
     this.checkRange(offset, length, 'read');
     const out = Buffer.alloc(length);
     if (length === 0) return out;
-    const tb = this.trackBytes;
-    const first = Math.floor(offset / tb);
-    const last = Math.floor((offset + length - 1) / tb);
-    const scratch = Buffer.allocUnsafe(tb);
-    for (let t = first; t <= last; t++) {
-      const trackStart = t * tb;
-      const from = Math.max(offset, trackStart);
-      const to = Math.min(offset + length, trackStart + tb);
-      if (from === trackStart && to === trackStart + tb) {
-        await this.engine.readTrack(this.id, t, out, from - offset);
-      } else {
-        await this.engine.readTrack(this.id, t, scratch, 0);
-        scratch.copy(out, from - offset, from - trackStart, to - trackStart);
-      }
-    }
+    await readRange(this.engine, this.id, offset, out);
     return out;
   }
 
