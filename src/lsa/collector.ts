@@ -129,11 +129,12 @@ export class Collector implements RoomMaker {
         const data = await e.readSegmentData(s, 0, e.layout.segmentDataBytes);
         // host writes ran during the read and may have taken the free segments counted when
         // the batch was chosen (down to the reserve): move this victim only if its records
-        // surely fit now (the moves below are synchronous), else leave it for a later batch
+        // surely fit now, else leave it for a later batch (relocateScanned checks again
+        // before each chunk, as host writes run between them)
         if (this.recordsToMove(s) > e.gcRecordsAvailable(recordBytes(e.layout.trackBytes))) continue;
-        let moved = relocateScanned(e, s, data, this.policy.byAge);
+        let moved = await relocateScanned(e, s, data, this.policy.byAge);
         const row = e.segments.row(s);
-        if (row.liveBytes > 0 || row.trimRefs > 0) {
+        if ((row.liveBytes > 0 || row.trimRefs > 0) && !moved.outOfRoom) {
           // the scan missed live data (a damaged header or payload): go by the directory,
           // rebuilding damaged records from parity
           const again = await relocateFromDirectory(e, s);

@@ -5,7 +5,8 @@
 //   - directory: every directory entry that points into the segment (slow, a full walk of the
 //     directories; used when a scan could not account for all live data, e.g. after bit rot
 //     in a header), reading each record through parity reconstruction when it fails its checks.
-// Each move is synchronous: liveness is decided and acted on at one instant.
+// Each move is synchronous: liveness is decided and acted on at one instant. A scanned
+// victim's records move a chunk at a time, with host I/O in between.
 
 import { crc32 } from 'node:zlib';
 import { ENTRY_WORDS, type Entry, type VolumeDirectory } from './directory';
@@ -16,6 +17,8 @@ export interface MoveResult {
   records: number;
   bytes: number;
   corrupt: number;
+  /** The moves stopped because the room left could not surely take the next chunk. */
+  outOfRoom?: boolean;
 }
 
 /** Records found in a segment's data area, in slot order. */
@@ -105,28 +108,46 @@ function moveOne(engine: LsaEngine, victim: number, h: RecordHeader, payload: Bu
   return h.payloadBytes;
 }
 
-/** Moves the live records a scan of `data` (the victim's whole data area) finds. Records
- * whose payload fails its CRC stay, counted as corrupt. */
-export function relocateScanned(engine: LsaEngine, victim: number, data: Buffer, byAge: boolean): MoveResult {
-  const found = scanRecords(engine, data)
-    .map((r) => ({
-      ...r,
-      tracks: liveTracksOf(engine, victim, r.slot, r.header),
-      pinned: pinnedRefs(engine, victim, r.slot, r.header),
-      pending: isPendingAt(engine, victim, r.slot, r.header),
-    }))
-    .filter((r) => r.tracks.length > 0 || r.pinned.length > 0 || r.pending);
+/** Records moved in one turn of the event loop: host I/O runs between two chunks, so the
+ * moves out of a victim (up to a segment's worth, ~600 records of 4 KiB) do not hold every
+ * host write back until the whole victim is done. */
+export const MOVE_CHUNK_RECORDS = 64;
+
+/** Moves the live records a scan of `data` (the victim's whole data area) finds, a chunk at a
+ * time. Liveness is decided for each record at the instant it moves (host writes, COMMITs and
+ * snapshots run between chunks), and each chunk moves only if it surely fits in the room
+ * left then; when it does not, the rest stays (`outOfRoom`) and the victim is not freed.
+ * Records whose payload fails its CRC stay, counted as corrupt. */
+export async function relocateScanned(engine: LsaEngine, victim: number, data: Buffer, byAge: boolean): Promise<MoveResult> {
+  const found = scanRecords(engine, data);
   if (byAge) found.sort((a, b) => a.header.seq - b.header.seq);
+  const recBytes = recordBytes(engine.layout.trackBytes);
   const result: MoveResult = { records: 0, bytes: 0, corrupt: 0 };
-  for (const r of found) {
-    const h = r.header;
-    const payload = h.payloadBytes > 0 ? data.subarray(r.slot + RECORD_HEADER_BYTES, r.slot + RECORD_HEADER_BYTES + h.payloadBytes) : null;
-    if (payload && crc32(payload) !== h.payloadCrc) {
-      result.corrupt++;
-      continue;
+  for (let i = 0; i < found.length;) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    // the next chunk: records live at this instant (dead ones are passed over)
+    const chunk: { slot: number; header: RecordHeader; tracks: number[]; pinned: { dir: VolumeDirectory; tracks: number[] }[]; pending: boolean }[] = [];
+    for (; i < found.length && chunk.length < MOVE_CHUNK_RECORDS; i++) {
+      const { slot, header } = found[i];
+      const tracks = liveTracksOf(engine, victim, slot, header);
+      const pinned = pinnedRefs(engine, victim, slot, header);
+      const pending = isPendingAt(engine, victim, slot, header);
+      if (tracks.length > 0 || pinned.length > 0 || pending) chunk.push({ slot, header, tracks, pinned, pending });
     }
-    result.bytes += r.pending ? movePending(engine, victim, r.slot, h, payload) : moveOne(engine, victim, h, payload, r.tracks, r.pinned);
-    result.records++;
+    if (chunk.length > engine.gcRecordsAvailable(recBytes)) {
+      result.outOfRoom = true;
+      break;
+    }
+    for (const r of chunk) {
+      const h = r.header;
+      const payload = h.payloadBytes > 0 ? data.subarray(r.slot + RECORD_HEADER_BYTES, r.slot + RECORD_HEADER_BYTES + h.payloadBytes) : null;
+      if (payload && crc32(payload) !== h.payloadCrc) {
+        result.corrupt++;
+        continue;
+      }
+      result.bytes += r.pending ? movePending(engine, victim, r.slot, h, payload) : moveOne(engine, victim, h, payload, r.tracks, r.pinned);
+      result.records++;
+    }
   }
   engine.stats.gcBytesMoved += result.bytes;
   return result;
