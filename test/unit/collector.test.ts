@@ -151,4 +151,47 @@ describe('collector: differential under constant collection', function () {
       }
     });
   }
+
+  it('a victim whose moves run out of room half way stays closed, loses nothing, and is collected whole later', async () => {
+    const t = tmpDir();
+    try {
+      const engine = await createArray(t.dir, { geometry: { ...TINY, columnBytes: 128 * 1024, diskBytes: 8 * 1024 * 1024 }, disks: new SimDiskSystem(), nvram: new MemoryNvram(), lock: false, volume: null });
+      const capacity = 2 * 1024 * 1024;
+      await createVolume(engine, 'vol0', capacity, 'none');
+      const v = volumeByName(engine, 'vol0');
+      const model = new VolumeModel(capacity);
+      const rng = new Prng(77);
+      const fill = rng.fill(Buffer.alloc(capacity));
+      await v.write(0, fill);
+      model.write(0, fill);
+      // every 4th track rewritten: the first segments keep 3/4 of their records live
+      for (let off = 0; off < capacity; off += 4 * 4096) {
+        const data = rng.fill(Buffer.alloc(4096));
+        await v.write(off, data);
+        model.write(off, data);
+      }
+      await v.flush();
+      const victim = engine.segments.rows.find((r) => r.state === 'closed' && r.liveBytes > 0)!.index;
+      const liveBefore = engine.segments.row(victim).liveBytes;
+      // room for the check before the victim's moves and for its first chunk, none after
+      const realAvailable = engine.gcRecordsAvailable.bind(engine);
+      let asked = 0;
+      engine.gcRecordsAvailable = (bytes: number) => (++asked <= 2 ? realAvailable(bytes) : 0);
+      const freed = await collectorOf(engine)!.evacuate([victim]);
+      engine.gcRecordsAvailable = realAvailable;
+      expect(asked, 'asked for room before each chunk').to.be.greaterThan(2);
+      expect(freed).to.equal(0);
+      const row = engine.segments.row(victim);
+      expect(row.state).to.equal('closed');
+      expect(row.liveBytes, 'the first chunk moved, the rest stayed').to.be.within(1, liveBefore - 1);
+      await expectVolumeEquals(v, model, 'after the partial move');
+      expect((await checkArray(engine)).problems).to.deep.equal([]);
+      expect(await collectorOf(engine)!.evacuate([victim])).to.equal(1);
+      await expectVolumeEquals(v, model, 'after collecting the rest');
+      expect((await checkArray(engine)).problems).to.deep.equal([]);
+      await engine.close();
+    } finally {
+      t.cleanup();
+    }
+  });
 });
