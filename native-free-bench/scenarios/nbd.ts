@@ -4,7 +4,10 @@
 // gets the same two workloads from real clients:
 //   seq:  qemu-img convert -n -f raw of one seeded raw file into the export, then a flush
 //         (qemu-io -c flush); timed from the start of the convert to the end of the flush;
-//   rand: fio --ioengine=nbd, 4 KiB random writes, iodepth 32, fsync every 32 writes.
+//   rand: fio --ioengine=nbd, 4 KiB random writes, iodepth 32, fsync every 32 writes;
+// then two read workloads over what those left (informational, no target):
+//   seq read:  qemu-img bench, the whole export in 1 MiB reads, 4 in parallel;
+//   rand read: fio --ioengine=nbd, 4 KiB random reads, iodepth 32, as many as the writes.
 // Needs qemu-img, qemu-io, qemu-nbd and fio (Debian: qemu-utils, fio).
 
 import { spawn } from 'node:child_process';
@@ -124,23 +127,39 @@ async function serveQemu(file: string, p: NbdParams): Promise<Served> {
 interface SideResult {
   seqMs: number;
   randIops: number;
+  readMs: number;
+  randReadIops: number;
+}
+
+/** fio's IOPS of one job, for reads or writes. */
+async function fioIops(served: Served, p: NbdParams, seed: number, rw: 'randwrite' | 'randread'): Promise<number> {
+  const args = [
+    `--name=${rw}`, '--ioengine=nbd', `--uri=${served.uri}`, `--rw=${rw}`, `--bs=${p.ioBytes}`,
+    `--iodepth=${p.queueDepth}`, `--size=${p.volumeBytes}`, `--io_size=${p.randWriteBytes}`,
+    `--randseed=${seed}`, '--output-format=json',
+  ];
+  if (rw === 'randwrite') args.push(`--fsync=${p.fsyncEvery}`);
+  const fio = await exec('fio', args);
+  const job = (JSON.parse(fio.stdout.slice(fio.stdout.indexOf('{'))) as { jobs: { write: { iops: number }; read: { iops: number } }[] }).jobs[0];
+  return rw === 'randwrite' ? job.write.iops : job.read.iops;
 }
 
 async function measure(ctx: ScenarioContext, label: string, served: Served, src: string, p: NbdParams, seed: number): Promise<SideResult> {
-  ctx.progress(0, 2, `${label}: qemu-img convert`);
+  ctx.progress(0, 4, `${label}: qemu-img convert`);
   const seqMs = await timed(async () => {
     await exec('qemu-img', ['convert', '-n', '-f', 'raw', '-O', 'raw', src, served.uri]);
     await exec('qemu-io', ['-f', 'raw', served.uri, '-c', 'flush']);
   });
-  ctx.progress(1, 2, `${label}: fio random writes`);
-  const fio = await exec('fio', [
-    '--name=rand', '--ioengine=nbd', `--uri=${served.uri}`, '--rw=randwrite', `--bs=${p.ioBytes}`,
-    `--iodepth=${p.queueDepth}`, `--fsync=${p.fsyncEvery}`, `--size=${p.volumeBytes}`, `--io_size=${p.randWriteBytes}`,
-    `--randseed=${seed}`, '--output-format=json',
-  ]);
-  const job = (JSON.parse(fio.stdout.slice(fio.stdout.indexOf('{'))) as { jobs: { write: { iops: number } }[] }).jobs[0];
-  ctx.progress(2, 2, label);
-  return { seqMs, randIops: job.write.iops };
+  ctx.progress(1, 4, `${label}: fio random writes`);
+  const randIops = await fioIops(served, p, seed, 'randwrite');
+  ctx.progress(2, 4, `${label}: qemu-img bench sequential reads`);
+  const bench = await exec('qemu-img', ['bench', '-f', 'raw', '-c', String(p.volumeBytes / MIB), '-d', '4', '-s', '1M', '-S', '1M', served.uri]);
+  const took = /Run completed in ([0-9.]+) seconds/.exec(bench.stdout);
+  if (!took) throw new Error(`qemu-img bench printed no time: ${bench.stdout.trim()}`);
+  ctx.progress(3, 4, `${label}: fio random reads`);
+  const randReadIops = await fioIops(served, p, seed + 1, 'randread');
+  ctx.progress(4, 4, label);
+  return { seqMs, randIops, readMs: Number(took[1]) * 1000, randReadIops };
 }
 
 async function side(ctx: ScenarioContext, which: 'lsa' | 'qemu', runDir: string, src: string, p: NbdParams, seed: number): Promise<SideResult> {
@@ -171,7 +190,7 @@ function writeSource(file: string, bytes: number, seed: number): void {
 
 export const nbd = defineScenario<NbdParams>({
   name: 'nbd',
-  title: 'NBD: qemu-img convert and fio random writes through lsa serve vs qemu-nbd',
+  title: 'NBD: qemu-img convert, fio random writes, and reads back, through lsa serve vs qemu-nbd',
   measures: 'system',
   baseline: 'qemu-nbd -f raw --cache=writeback serving a plain sparse file in the same folder, driven by the same qemu-img convert and fio commands in the same run (the order alternates between runs)',
   target: `seqRatio >= ${SEQ_RATIO_MIN} and randRatio >= ${RAND_RATIO_MIN} (ours / qemu-nbd), medians of the runs`,
@@ -182,6 +201,12 @@ export const nbd = defineScenario<NbdParams>({
     { key: 'lsaRandIops', unit: 'IOPS', description: 'fio 4 KiB random writes, iodepth 32, fsync every 32, against lsa serve' },
     { key: 'qemuRandIops', unit: 'IOPS', description: 'the same against qemu-nbd' },
     { key: 'randRatio', unit: '', description: 'lsaRandIops / qemuRandIops of the same run' },
+    { key: 'lsaReadMiBps', unit: 'MiB/s', description: 'qemu-img bench: the whole export in 1 MiB reads, 4 in parallel, from lsa serve (after the writes)' },
+    { key: 'qemuReadMiBps', unit: 'MiB/s', description: 'the same from qemu-nbd' },
+    { key: 'seqReadRatio', unit: '', description: 'lsaReadMiBps / qemuReadMiBps of the same run (informational)' },
+    { key: 'lsaRandReadIops', unit: 'IOPS', description: 'fio 4 KiB random reads, iodepth 32, from lsa serve' },
+    { key: 'qemuRandReadIops', unit: 'IOPS', description: 'the same from qemu-nbd' },
+    { key: 'randReadRatio', unit: '', description: 'lsaRandReadIops / qemuRandReadIops of the same run (informational)' },
   ],
   sizes: {
     tiny: { volumeBytes: 8 * MIB, randWriteBytes: 1 * MIB, ioBytes: 4096, queueDepth: 32, fsyncEvery: 32, disks: 5 },
@@ -210,10 +235,14 @@ export const nbd = defineScenario<NbdParams>({
           }
           const lsaSeqMiBps = mibPerSecond(p.volumeBytes, lsa.seqMs);
           const qemuSeqMiBps = mibPerSecond(p.volumeBytes, qemu.seqMs);
+          const lsaReadMiBps = mibPerSecond(p.volumeBytes, lsa.readMs);
+          const qemuReadMiBps = mibPerSecond(p.volumeBytes, qemu.readMs);
           return {
             metrics: {
               lsaSeqMiBps, qemuSeqMiBps, seqRatio: lsaSeqMiBps / qemuSeqMiBps,
               lsaRandIops: lsa.randIops, qemuRandIops: qemu.randIops, randRatio: lsa.randIops / qemu.randIops,
+              lsaReadMiBps, qemuReadMiBps, seqReadRatio: lsaReadMiBps / qemuReadMiBps,
+              lsaRandReadIops: lsa.randReadIops, qemuRandReadIops: qemu.randReadIops, randReadRatio: lsa.randReadIops / qemu.randReadIops,
             },
           };
         } finally {
@@ -231,6 +260,12 @@ export const nbd = defineScenario<NbdParams>({
     qemuSeqMiBps: s.metrics.qemuSeqMiBps.median,
     lsaRandIops: s.metrics.lsaRandIops.median,
     qemuRandIops: s.metrics.qemuRandIops.median,
+    seqReadRatio: s.metrics.seqReadRatio.median,
+    randReadRatio: s.metrics.randReadRatio.median,
+    lsaReadMiBps: s.metrics.lsaReadMiBps.median,
+    qemuReadMiBps: s.metrics.qemuReadMiBps.median,
+    lsaRandReadIops: s.metrics.lsaRandReadIops.median,
+    qemuRandReadIops: s.metrics.qemuRandReadIops.median,
   }),
 
   judge: (s, _p, runs) => verdictOf([
@@ -259,11 +294,31 @@ export const nbd = defineScenario<NbdParams>({
     },
     {
       kind: 'bars',
+      title: 'qemu-img bench 1 MiB reads',
+      unit: 'MiB/s',
+      bars: [
+        { label: 'lsa serve', role: 'ours', ...s.metrics.lsaReadMiBps },
+        { label: 'qemu-nbd', role: 'baseline', ...s.metrics.qemuReadMiBps },
+      ],
+    },
+    {
+      kind: 'bars',
+      title: 'fio 4 KiB random reads',
+      unit: 'IOPS',
+      bars: [
+        { label: 'lsa serve', role: 'ours', ...s.metrics.lsaRandReadIops },
+        { label: 'qemu-nbd', role: 'baseline', ...s.metrics.qemuRandReadIops },
+      ],
+    },
+    {
+      kind: 'bars',
       title: 'ours / qemu-nbd',
       unit: 'ratio',
       bars: [
         { label: 'seq', role: 'ours', ...s.metrics.seqRatio },
         { label: 'rand', role: 'ours', ...s.metrics.randRatio },
+        { label: 'seq read', role: 'ours', ...s.metrics.seqReadRatio },
+        { label: 'rand read', role: 'ours', ...s.metrics.randReadRatio },
       ],
       lines: [{ label: 'seq target', value: SEQ_RATIO_MIN }, { label: 'rand target', value: RAND_RATIO_MIN }],
     },

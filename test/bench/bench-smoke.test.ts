@@ -16,7 +16,7 @@ const RESULT_FIELDS: Record<string, string[]> = {
   'seq-write': ['lsaMiBps', 'rawMiBps', 'ratio', 'idealRatio', 'overwriteMiBps', 'overwriteRatio', 'inPlaceRatio', 'segmentsCollected'],
   'rand-write': ['lsaIops', 'rawIops', 'ratio', 'p50Ms', 'p99Ms', 'utilization', 'segmentsCollected', 'writeAmplification'],
   open: ['tracks', 'openMs', 'rssBytes', 'rssLimitBytes', 'bytesPerTrack'],
-  nbd: ['seqRatio', 'randRatio', 'lsaSeqMiBps', 'qemuSeqMiBps', 'lsaRandIops', 'qemuRandIops'],
+  nbd: ['seqRatio', 'randRatio', 'lsaSeqMiBps', 'qemuSeqMiBps', 'lsaRandIops', 'qemuRandIops', 'seqReadRatio', 'randReadRatio', 'lsaReadMiBps', 'qemuReadMiBps', 'lsaRandReadIops', 'qemuRandReadIops'],
   recovery: ['smallTracks', 'largeTracks', 'openSmallMs', 'openLargeMs', 'openGrowth', 'rebuildSmallMs', 'rebuildLargeMs', 'rebuildGrowth', 'rebuildRssBytes'],
   degraded: ['healthyMiBps', 'degradedMiBps', 'degradedRatio', 'rebuildMiBps', 'plainReadMiBps', 'rebuildRatio'],
   gc: ['greedyModelErrorMax', 'hotcold80BestVsGreedy', 'bestWorstVsGreedy', 'bestSkewedVsGreedy', 'greedyUniform90', 'modelUniform90'],
