@@ -1,7 +1,8 @@
 // The LSA directory of one volume: for every track, where its newest record lives. It is held
 // in memory as one typed array (32 bytes per track) and persisted in NVRAM (SQLite) as pages
-// of 128 entries, so a group commit writes only the pages it dirtied. Entry layout (the same in
-// memory and in the `directory_pages.entries` blobs, little-endian):
+// of 128 entries and a log of changed entries (directory-journal.ts decides which a group
+// commit writes). Entry layout (the same in memory, in the `directory_pages.entries` blobs and
+// in the `directory_log` rows, little-endian):
 //
 //   offset size  field
 //   0      4     segment (0: the track was never written and reads as zeros)
@@ -38,7 +39,8 @@ export const EMPTY_ENTRY: Entry = Object.freeze({ segment: 0, slot: 0, recordByt
 export class VolumeDirectory {
   readonly words: Uint32Array;
   readonly pages: number;
-  private dirty = new Set<number>();
+  /** Tracks whose entry changed since the last takeChanges. */
+  private changed = new Set<number>();
 
   constructor(readonly tracks: number) {
     this.pages = Math.ceil(tracks / PAGE_ENTRIES);
@@ -90,7 +92,7 @@ export class VolumeDirectory {
     t[w + 5] = e.payloadBytes;
     t[w + 6] = e.seq % 0x100000000;
     t[w + 7] = Math.floor(e.seq / 0x100000000);
-    this.dirty.add(Math.floor(track / PAGE_ENTRIES));
+    this.changed.add(track);
   }
 
   /** Points a track at a new place for the same record (the collector moved it). */
@@ -98,20 +100,33 @@ export class VolumeDirectory {
     const w = track * ENTRY_WORDS;
     this.words[w] = segment;
     this.words[w + 1] = slot;
-    this.dirty.add(Math.floor(track / PAGE_ENTRIES));
+    this.changed.add(track);
   }
 
-  /** Copies of the pages changed since the last call, for a commit. */
-  takeDirtyPages(): { pageNo: number; bytes: Buffer }[] {
-    const out: { pageNo: number; bytes: Buffer }[] = [];
-    for (const pageNo of this.dirty) out.push({ pageNo, bytes: this.pageBytes(pageNo) });
-    this.dirty.clear();
+  /** The tracks changed since the last call (in no particular order), for a commit. */
+  takeChanges(): Set<number> {
+    const out = this.changed;
+    this.changed = new Set();
     return out;
   }
 
-  /** Marks pages dirty again after a failed commit. */
-  markDirty(pageNos: number[]): void {
-    for (const p of pageNos) this.dirty.add(p);
+  /** Copies of the pages changed since the last takeChanges, for a commit of whole pages. */
+  takeDirtyPages(): { pageNo: number; bytes: Buffer }[] {
+    const pageNos = new Set<number>();
+    for (const t of this.takeChanges()) pageNos.add(Math.floor(t / PAGE_ENTRIES));
+    return [...pageNos].map((pageNo) => ({ pageNo, bytes: this.pageBytes(pageNo) }));
+  }
+
+  /** Copies one entry's 32 bytes into `out` at `at` (the NVRAM log stores them). */
+  copyEntryTo(track: number, out: Buffer, at: number): void {
+    Buffer.from(this.words.buffer, this.words.byteOffset + track * ENTRY_BYTES, ENTRY_BYTES).copy(out, at);
+  }
+
+  /** Sets one entry from its 32 bytes (replaying the NVRAM log); false if malformed. */
+  loadEntry(track: number, bytes: Buffer): boolean {
+    if (!(track >= 0 && track < this.tracks) || bytes.length !== ENTRY_BYTES) return false;
+    bytes.copy(Buffer.from(this.words.buffer, this.words.byteOffset + track * ENTRY_BYTES, ENTRY_BYTES));
+    return true;
   }
 
   pageBytes(pageNo: number): Buffer {

@@ -21,7 +21,8 @@ import { SegmentWriter } from './segment-writer';
 import { checkCompressMode, codecOf, compressTrack, flagsOfCodec } from './track-codec';
 import { readTrack as readTrackFromRecords, rebuildRecord as rebuildRecordFromParity } from './track-reader';
 import { readTracks as readTracksFromRecords } from './tracks-reader';
-import { PARITY_PAGE_BYTES, type NvramStore, type PageWrite, type ParityPageWrite, type VolumeRow } from './nvram';
+import { PARITY_PAGE_BYTES, type NvramStore, type ParityPageWrite, type VolumeRow } from './nvram';
+import { DirectoryJournal } from './directory-journal';
 import {
   COMPRESSION_NONE, RECORD_FLAG_TRIM, RECORD_FLAG_ZERO, RECORD_HEADER_BYTES, TRIM_TRACKS_MAX,
   encodeHeader, isTrimLike, recordBytes, type RecordHeader,
@@ -140,6 +141,8 @@ export class LsaEngine {
   readonly segments: SegmentTable;
   readonly volumesByName = new Map<string, VolumeState>();
   readonly volumesById = new Map<number, VolumeState>();
+  /** How the directories reach NVRAM: pages and a log of changed entries. */
+  readonly journal = new DirectoryJournal();
   readonly stats: EngineStats = { hostBytesWritten: 0, hostBytesTrimmed: 0, gcBytesMoved: 0, segmentsCollected: 0, commits: 0, recordsRepaired: 0 };
   nextSeq = 1;
 
@@ -642,10 +645,7 @@ export class LsaEngine {
     const parityPages = this.partialParity(opens);
     const openSegments = new Set(opens.map((o) => o.mem.segment));
     const parityDropped = [...this.parityInNvram].filter((s) => !openSegments.has(s));
-    const pages: PageWrite[] = [];
-    for (const v of this.volumesById.values()) {
-      for (const p of v.directory.takeDirtyPages()) pages.push({ volumeId: v.row.id, pageNo: p.pageNo, bytes: p.bytes });
-    }
+    const directory = this.journal.prepare(this.volumesById);
     const rows = this.segments.takeDirtyRows();
     const meta = this.metaSnapshot();
     const committedBefore = this.nextSeq;
@@ -655,7 +655,7 @@ export class LsaEngine {
       await Promise.all(opens.map((o) => this.writeRange(o.mem, o.fill)));
       await this.array.sync();
       this.writer.synced();
-      this.nvram.commit({ pages, segments: rows, meta, parityPages, parityDropped, ...pending });
+      this.nvram.commit({ ...directory, segments: rows, meta, parityPages, parityDropped, ...pending });
       this.stats.commits++;
       this.updateListener?.onCommit(committedBefore);
       for (const s of parityDropped) this.parityInNvram.delete(s);

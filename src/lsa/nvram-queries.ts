@@ -34,9 +34,25 @@ export function readSegments(db: Database.Database, location: string): SegmentRo
   });
 }
 
-export function forEachDirectoryPage(db: Database.Database, volumeId: number, visit: (pageNo: number, bytes: Buffer) => void): void {
-  const stmt = db.prepare('SELECT page_no, entries FROM directory_pages WHERE volume_id = ?').raw(true);
-  for (const row of stmt.iterate(volumeId) as Iterable<[number, Buffer]>) visit(row[0], row[1]);
+export function forEachDirectoryPage(db: Database.Database, volumeId: number, visit: (pageNo: number, bytes: Buffer, commitNo: number) => void): void {
+  // a schema 1 file (read-only, not migrated) has no commit_no: its pages are from commit 0
+  const commitNo = hasColumn(db, 'directory_pages', 'commit_no') ? 'commit_no' : '0';
+  const stmt = db.prepare(`SELECT page_no, entries, ${commitNo} FROM directory_pages WHERE volume_id = ?`).raw(true);
+  for (const row of stmt.iterate(volumeId) as Iterable<[number, Buffer, number]>) visit(row[0], row[1], row[2]);
+}
+
+export function forEachDirectoryLogRow(db: Database.Database, visit: (commitNo: number, entries: Buffer) => void): void {
+  if (!hasTable(db, 'directory_log')) return; // schema 1
+  const stmt = db.prepare('SELECT commit_no, entries FROM directory_log ORDER BY commit_no').raw(true);
+  for (const row of stmt.iterate() as Iterable<[number, Buffer]>) visit(row[0], row[1]);
+}
+
+export function hasTable(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
+export function hasColumn(db: Database.Database, table: string, column: string): boolean {
+  return (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
 }
 
 export function forEachOpenParityPage(db: Database.Database, segment: number, visit: (pageNo: number, bytes: Buffer) => void): void {

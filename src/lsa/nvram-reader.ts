@@ -18,7 +18,7 @@ import { CorruptionError, IoError, NotFoundError } from '../errors';
 import { fileExists, readWholeFile } from '../io/files';
 import type { VolumeRow } from './nvram';
 import type { PendingRow } from './pending';
-import { forEachDirectoryPage, forEachOpenParityPage, readMeta, readPendingRows, readSegments, readVolumes } from './nvram-queries';
+import { forEachDirectoryLogRow, forEachDirectoryPage, hasTable, forEachOpenParityPage, readMeta, readPendingRows, readSegments, readVolumes } from './nvram-queries';
 import type { SegmentRow } from './segment-table';
 
 /** SQLite header bytes holding the file format write/read versions (2 = WAL, 1 = rollback). */
@@ -84,22 +84,22 @@ export class NvramReader {
     return readSegments(this.db, this.location);
   }
 
-  forEachPage(volumeId: number, visit: (pageNo: number, bytes: Buffer) => void): void {
+  forEachPage(volumeId: number, visit: (pageNo: number, bytes: Buffer, commitNo: number) => void): void {
     forEachDirectoryPage(this.db, volumeId, visit);
   }
 
+  forEachLogRow(visit: (commitNo: number, entries: Buffer) => void): void {
+    forEachDirectoryLogRow(this.db, visit);
+  }
+
   forEachParityPage(segment: number, visit: (pageNo: number, bytes: Buffer) => void): void {
-    if (this.hasTable('open_parity')) forEachOpenParityPage(this.db, segment, visit);
+    if (hasTable(this.db, 'open_parity')) forEachOpenParityPage(this.db, segment, visit);
   }
 
   pendingRows(): PendingRow[] {
-    return this.hasTable('write_pending') ? readPendingRows(this.db) : [];
-  }
-
-  /** Tables added by later versions may be missing from a file an older build wrote (it can't
-   * create them: it is read-only). */
-  private hasTable(name: string): boolean {
-    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+    // tables added by later versions may be missing from a file an older build wrote (this
+    // reader cannot add them: it is read-only)
+    return hasTable(this.db, 'write_pending') ? readPendingRows(this.db) : [];
   }
 
   close(): void {

@@ -32,7 +32,16 @@ export interface ParityPageWrite {
 export const PARITY_PAGE_BYTES = 4096;
 
 export interface NvramCommit {
+  /** Whole directory pages, stamped with `directoryCommit`. */
   pages: PageWrite[];
+  /** The directory commit number of this commit (directory-journal.ts): stamped on its pages
+   * and its log row. */
+  directoryCommit?: number;
+  /** Changed directory entries since the last commit, packed (directory-journal.ts): one log
+   * row under `directoryCommit`. */
+  directoryLog?: Buffer;
+  /** Log rows below this commit number are covered by pages written since, and go. */
+  directoryLogBefore?: number;
   segments: SegmentRow[];
   meta: Record<string, string>;
   parityPages?: ParityPageWrite[];
@@ -51,7 +60,10 @@ export interface NvramStore {
   meta(): Map<string, string>;
   volumes(): VolumeRow[];
   segments(): SegmentRow[];
-  forEachPage(volumeId: number, visit: (pageNo: number, bytes: Buffer) => void): void;
+  /** Directory pages of a volume, with the directory commit number each was written at. */
+  forEachPage(volumeId: number, visit: (pageNo: number, bytes: Buffer, commitNo: number) => void): void;
+  /** Directory log rows, in commit order. */
+  forEachLogRow(visit: (commitNo: number, entries: Buffer) => void): void;
   forEachParityPage(segment: number, visit: (pageNo: number, bytes: Buffer) => void): void;
   paritySegments(): number[];
   pendingRows(): PendingRow[];
@@ -67,7 +79,8 @@ export class MemoryNvram implements NvramStore {
   private metaRows = new Map<string, string>();
   private volumeRows = new Map<number, VolumeRow>();
   private segmentRows = new Map<number, SegmentRow>();
-  private pages = new Map<string, Buffer>();
+  private pages = new Map<string, { bytes: Buffer; commitNo: number }>();
+  private log = new Map<number, Buffer>();
   private parity = new Map<number, Map<number, Buffer>>();
   private pending = new Map<string, PendingRow>();
   commits = 0;
@@ -84,9 +97,18 @@ export class MemoryNvram implements NvramStore {
     return [...this.segmentRows.values()].map((r) => ({ ...r }));
   }
 
-  forEachPage(volumeId: number, visit: (pageNo: number, bytes: Buffer) => void): void {
+  forEachPage(volumeId: number, visit: (pageNo: number, bytes: Buffer, commitNo: number) => void): void {
     const prefix = `${volumeId}:`;
-    for (const [k, v] of this.pages) if (k.startsWith(prefix)) visit(Number(k.slice(prefix.length)), Buffer.from(v));
+    for (const [k, v] of this.pages) if (k.startsWith(prefix)) visit(Number(k.slice(prefix.length)), Buffer.from(v.bytes), v.commitNo);
+  }
+
+  forEachLogRow(visit: (commitNo: number, entries: Buffer) => void): void {
+    for (const n of [...this.log.keys()].sort((a, b) => a - b)) visit(n, Buffer.from(this.log.get(n)!));
+  }
+
+  /** Log rows held (tests watch that the log stays bounded). */
+  get logRows(): number {
+    return this.log.size;
   }
 
   forEachParityPage(segment: number, visit: (pageNo: number, bytes: Buffer) => void): void {
@@ -115,7 +137,10 @@ export class MemoryNvram implements NvramStore {
       this.volumeRows.delete(id);
       for (const k of [...this.pages.keys()]) if (k.startsWith(`${id}:`)) this.pages.delete(k);
     }
-    for (const p of c.pages) this.pages.set(`${p.volumeId}:${p.pageNo}`, Buffer.from(p.bytes));
+    const commitNo = c.directoryCommit ?? 0;
+    for (const p of c.pages) this.pages.set(`${p.volumeId}:${p.pageNo}`, { bytes: Buffer.from(p.bytes), commitNo });
+    if (c.directoryLogBefore !== undefined) for (const n of [...this.log.keys()]) if (n < c.directoryLogBefore) this.log.delete(n);
+    if (c.directoryLog) this.log.set(commitNo, Buffer.from(c.directoryLog));
     for (const r of c.segments) this.segmentRows.set(r.index, { ...r });
     for (const [k, v] of Object.entries(c.meta)) this.metaRows.set(k, v);
     this.commits++;

@@ -145,12 +145,8 @@ async function recover(engine: LsaEngine, nvram: NvramStore, array: DiskArray): 
   if (geometry.disks !== g.disks || geometry.columnBytes !== g.columnBytes || geometry.diskBytes !== g.diskBytes || geometry.trackBytes !== g.trackBytes) {
     throw new CorruptionError(`${nvram.location}: geometry differs from the superblocks`, { nvram: geometry, disks: g });
   }
-  for (const row of nvram.volumes()) {
-    const v = engine.addVolumeState(row);
-    nvram.forEachPage(row.id, (pageNo, bytes) => {
-      if (!v.directory.loadPage(pageNo, bytes)) throw new CorruptionError(`${nvram.location}: directory page ${pageNo} of volume ${row.name} is malformed`);
-    });
-  }
+  for (const row of nvram.volumes()) engine.addVolumeState(row);
+  engine.journal.load(nvram, engine.volumesById, nvram.location, engine.dir);
   for (const row of nvram.segments()) engine.segments.load(row);
   engine.noteNvramParity(nvram.paritySegments());
   for (const row of nvram.pendingRows()) engine.pending.load(row);

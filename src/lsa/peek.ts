@@ -21,6 +21,7 @@ import type { EngineStats, VolumeState } from './engine';
 import { PARITY_PAGE_BYTES } from './nvram';
 import { NvramReader } from './nvram-reader';
 import { FORMAT_VERSION } from './open-array';
+import { DirectoryJournal } from './directory-journal';
 import { PendingDirectory } from './pending';
 import { SegmentTable } from './segment-table';
 import { NVRAM_FILE } from './sqlite-nvram';
@@ -119,12 +120,10 @@ function readState(reader: NvramReader, array: DiskArray): NvramState {
   for (const row of reader.volumes()) {
     const tracks = Math.ceil(row.capacityBytes / layout.trackBytes);
     const v: VolumeState = { row, tracks, directory: new VolumeDirectory(tracks) };
-    reader.forEachPage(row.id, (pageNo, bytes) => {
-      if (!v.directory.loadPage(pageNo, bytes)) throw new CorruptionError(`${where}: directory page ${pageNo} of volume ${row.name} is malformed`);
-    });
     volumesById.set(row.id, v);
     volumesByName.set(row.name, v);
   }
+  new DirectoryJournal().load(reader, volumesById, where, array.dir);
   const segments = new SegmentTable(layout.segments);
   for (const row of reader.segments()) segments.load(row);
   const pending = new PendingDirectory();

@@ -47,6 +47,8 @@ import { NVRAM_FILE, SqliteNvram } from './sqlite-nvram';
 import type { SegmentRow } from './segment-table';
 import { scanRecords } from './relocate';
 import { FORMAT_VERSION } from './open-array';
+import { DirectoryJournal, type JournalVolume } from './directory-journal';
+import { VolumeDirectory } from './directory';
 import { DEFAULT_GC_POLICY } from './gc-policy';
 import type { VolumeLabel } from './volumes';
 import { crc32 } from 'node:zlib';
@@ -166,6 +168,9 @@ export async function rebuildDirectory(dir: string, opts: RebuildOptions = {}): 
     await array.sync(); // data and parity first: the commit order
     store.commit({
       pages,
+      // whole pages of everything, at directory commit 0: no log row of the old store may
+      // replay over them
+      directoryLogBefore: Number.MAX_SAFE_INTEGER,
       segments: segmentRows,
       volumesAdded: rows,
       meta: {
@@ -206,7 +211,7 @@ function refuseHealthy(nvramFile: string, dir: string, arrayId: string): void {
   try {
     const probe = new SqliteNvram(nvramFile, false, dir);
     try {
-      healthy = probe.meta().get('arrayId') === arrayId;
+      healthy = probe.meta().get('arrayId') === arrayId && directoryLoads(probe, dir);
     } finally {
       probe.close();
     }
@@ -218,6 +223,24 @@ function refuseHealthy(nvramFile: string, dir: string, arrayId: string): void {
       `${nvramFile} opens and belongs to this array; a rebuild from the disks would drop what only it knows (the collector policy, statistics, which unflushed writes were lost). If its directory is wrong (lsa check fails), rebuild anyway with --force; the old file is kept as ${NVRAM_FILE}.damaged-<time>`,
       { dir },
     );
+  }
+}
+
+/** True if the directory pages and log of `probe` load (a damaged log row makes the open
+ * fail, and is what this command is for). */
+function directoryLoads(probe: SqliteNvram, dir: string): boolean {
+  const trackBytes = (JSON.parse(probe.meta().get('geometry') ?? '{}') as { trackBytes?: number }).trackBytes ?? 0;
+  if (!(trackBytes > 0)) return false;
+  const volumes = new Map<number, JournalVolume>();
+  for (const row of probe.volumes()) {
+    const tracks = Math.ceil(row.capacityBytes / trackBytes);
+    volumes.set(row.id, { row, tracks, directory: new VolumeDirectory(tracks) });
+  }
+  try {
+    new DirectoryJournal().load(probe, volumes, probe.location, dir);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -7,10 +7,11 @@ import { CorruptionError, IoError } from '../errors';
 import type { NvramCommit, NvramStore, VolumeRow } from './nvram';
 import type { SegmentRow } from './segment-table';
 import type { PendingRow } from './pending';
-import { forEachDirectoryPage, forEachOpenParityPage, readMeta, readPendingRows, readSegments, readVolumes } from './nvram-queries';
+import { forEachDirectoryLogRow, forEachDirectoryPage, forEachOpenParityPage, hasColumn, readMeta, readPendingRows, readSegments, readVolumes } from './nvram-queries';
 
 export const NVRAM_FILE = 'nvram.sqlite';
-export const NVRAM_SCHEMA_VERSION = 1;
+/** 2: directory_log, and directory_pages.commit_no (a schema 1 file gains both on open). */
+export const NVRAM_SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -28,8 +29,13 @@ CREATE TABLE IF NOT EXISTS directory_pages (
   volume_id INTEGER NOT NULL,
   page_no   INTEGER NOT NULL,
   entries   BLOB NOT NULL,
+  commit_no INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (volume_id, page_no)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS directory_log (
+  commit_no INTEGER PRIMARY KEY,
+  entries   BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS open_parity (
   segment INTEGER NOT NULL,
   page_no INTEGER NOT NULL,
@@ -67,6 +73,8 @@ export class SqliteNvram implements NvramStore {
   readonly kind = 'sqlite' as const;
   private db: Database.Database;
   private putPage: Database.Statement;
+  private putLog: Database.Statement;
+  private delLogBefore: Database.Statement;
   private putSegment: Database.Statement;
   private putMeta: Database.Statement;
   private putVolume: Database.Statement;
@@ -93,6 +101,8 @@ export class SqliteNvram implements NvramStore {
         if (result !== 'ok') throw new Error(`quick_check: ${String(result)}`);
       }
       this.db.exec(SCHEMA);
+      // schema 1 (before the directory log): its pages are from directory commit 0
+      if (!hasColumn(this.db, 'directory_pages', 'commit_no')) this.db.exec('ALTER TABLE directory_pages ADD COLUMN commit_no INTEGER NOT NULL DEFAULT 0');
     } catch (err) {
       const e = err as Error & { code?: string };
       try {
@@ -109,7 +119,9 @@ export class SqliteNvram implements NvramStore {
         err,
       );
     }
-    this.putPage = this.db.prepare('INSERT OR REPLACE INTO directory_pages (volume_id, page_no, entries) VALUES (?, ?, ?)');
+    this.putPage = this.db.prepare('INSERT OR REPLACE INTO directory_pages (volume_id, page_no, entries, commit_no) VALUES (?, ?, ?, ?)');
+    this.putLog = this.db.prepare('INSERT INTO directory_log (commit_no, entries) VALUES (?, ?)');
+    this.delLogBefore = this.db.prepare('DELETE FROM directory_log WHERE commit_no < ?');
     this.putSegment = this.db.prepare(
       'INSERT OR REPLACE INTO segments (idx, state, live_bytes, trim_refs, fill_bytes, seq_last, closed_at_ms, stream) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -129,7 +141,10 @@ export class SqliteNvram implements NvramStore {
         this.delVolume.run(id);
         this.delPages.run(id);
       }
-      for (const p of c.pages) this.putPage.run(p.volumeId, p.pageNo, p.bytes);
+      const commitNo = c.directoryCommit ?? 0;
+      for (const p of c.pages) this.putPage.run(p.volumeId, p.pageNo, p.bytes, commitNo);
+      if (c.directoryLogBefore !== undefined) this.delLogBefore.run(c.directoryLogBefore);
+      if (c.directoryLog) this.putLog.run(commitNo, c.directoryLog);
       for (const seg of c.parityDropped ?? []) this.delParity.run(seg);
       for (const d of c.pendingDeleted ?? []) this.delPending.run(d.seq, d.track);
       for (const r of c.pendingPut ?? []) {
@@ -153,8 +168,12 @@ export class SqliteNvram implements NvramStore {
     return readSegments(this.db, this.location);
   }
 
-  forEachPage(volumeId: number, visit: (pageNo: number, bytes: Buffer) => void): void {
+  forEachPage(volumeId: number, visit: (pageNo: number, bytes: Buffer, commitNo: number) => void): void {
     forEachDirectoryPage(this.db, volumeId, visit);
+  }
+
+  forEachLogRow(visit: (commitNo: number, entries: Buffer) => void): void {
+    forEachDirectoryLogRow(this.db, visit);
   }
 
   forEachParityPage(segment: number, visit: (pageNo: number, bytes: Buffer) => void): void {
