@@ -42,7 +42,9 @@ export class VolumeDirectory {
   /** Tracks whose entry changed since the last takeChanges. */
   private changed = new Set<number>();
 
-  constructor(readonly tracks: number) {
+  /** `journaled`: the engine's directories remember what changed for the next commit; a
+   * snapshot's (kept in its own file) does not. */
+  constructor(readonly tracks: number, private readonly journaled = true) {
     this.pages = Math.ceil(tracks / PAGE_ENTRIES);
     this.words = new Uint32Array(this.pages * PAGE_ENTRIES * ENTRY_WORDS);
   }
@@ -92,7 +94,7 @@ export class VolumeDirectory {
     t[w + 5] = e.payloadBytes;
     t[w + 6] = e.seq % 0x100000000;
     t[w + 7] = Math.floor(e.seq / 0x100000000);
-    this.changed.add(track);
+    if (this.journaled) this.changed.add(track);
   }
 
   /** Points a track at a new place for the same record (the collector moved it). */
@@ -100,7 +102,7 @@ export class VolumeDirectory {
     const w = track * ENTRY_WORDS;
     this.words[w] = segment;
     this.words[w + 1] = slot;
-    this.changed.add(track);
+    if (this.journaled) this.changed.add(track);
   }
 
   /** The tracks changed since the last call (in no particular order), for a commit. */

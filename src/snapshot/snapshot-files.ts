@@ -43,7 +43,7 @@ export function readSnapshotFile(arrayDir: string, volume: string, name: string)
     throw new NotFoundError(`no snapshot "${name}" of volume "${volume}" in ${arrayDir} (${names.length ? `there are: ${names.join(', ')}` : 'it has none'})`, { volume, name });
   }
   const { header, entries, tracks } = decodeSnapshot(readWholeFile(p), p);
-  const dir = new VolumeDirectory(tracks);
+  const dir = new VolumeDirectory(tracks, false);
   Buffer.from(dir.words.buffer, dir.words.byteOffset, entries.length).set(entries);
   return { header, dir };
 }

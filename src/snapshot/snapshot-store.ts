@@ -58,7 +58,7 @@ export class SnapshotStore implements RecordPins {
         log.warn('snapshot does not fit its volume; ignored', { path: f.path, tracks, volumeTracks: v.tracks });
         continue;
       }
-      const dir = new VolumeDirectory(tracks);
+      const dir = new VolumeDirectory(tracks, false);
       Buffer.from(dir.words.buffer, dir.words.byteOffset, entries.length).set(entries);
       store.register(v, { header, dir, path: f.path, dirty: false });
     }
@@ -183,7 +183,7 @@ export class SnapshotStore implements RecordPins {
     const taken: { v: VolumeState; snap: Snapshot; old: Snapshot | undefined }[] = [];
     for (const v of vols) {
       // the copy: no await between the volumes, so all of them show one instant
-      const dir = new VolumeDirectory(v.tracks);
+      const dir = new VolumeDirectory(v.tracks, false);
       dir.words.set(v.directory.words);
       const header: SnapshotHeader = {
         name: req.name, volume: v.row.name, volumeId: v.row.id, capacityBytes: v.row.capacityBytes, trackBytes: this.engine.layout.trackBytes,
