@@ -34,6 +34,8 @@ export interface ArrayView {
   readonly nextSeq: number;
   /** The write-pending directory (remote copy secondary): records stored, not yet applied. */
   readonly pending: PendingDirectory;
+  /** Directory pages whose newest entries are partly in the NVRAM log (not folded yet). */
+  readonly directoryLogPages: number;
   readonly access: ViewAccess;
   /** Bytes [from, to) of a segment's data area, as the array would read them (from memory
    * when the segment is there, rebuilt from parity for a failed disk). */
@@ -57,6 +59,7 @@ export function engineView(engine: LsaEngine): ArrayView {
     stats: engine.stats,
     nextSeq: engine.nextSeq,
     pending: engine.pending,
+    directoryLogPages: engine.journal.pagesInLog,
     access: { mode: 'exclusive', heldByPid: null },
     readSegmentData: (segment, from, to) => engine.readSegmentData(segment, from, to),
     isInMemory: (segment) => engine.isInMemory(segment),

@@ -35,6 +35,7 @@ interface NvramState {
   volumesByName: Map<string, VolumeState>;
   segments: SegmentTable;
   pending: PendingDirectory;
+  directoryLogPages: number;
   stats: EngineStats;
   nextSeq: number;
   rebuildingDisk: number | null;
@@ -67,6 +68,7 @@ export async function peekArray(dir: string): Promise<PeekedArray> {
       stats: state.stats,
       nextSeq: state.nextSeq,
       pending: state.pending,
+      directoryLogPages: state.directoryLogPages,
       access: { mode: 'read-only', heldByPid: LockFile.holder(dir) },
       isInMemory: () => false,
       isPinned: () => false,
@@ -123,7 +125,8 @@ function readState(reader: NvramReader, array: DiskArray): NvramState {
     volumesById.set(row.id, v);
     volumesByName.set(row.name, v);
   }
-  new DirectoryJournal().load(reader, volumesById, where, array.dir);
+  const journal = new DirectoryJournal();
+  journal.load(reader, volumesById, where, array.dir);
   const segments = new SegmentTable(layout.segments);
   for (const row of reader.segments()) segments.load(row);
   const pending = new PendingDirectory();
@@ -142,7 +145,7 @@ function readState(reader: NvramReader, array: DiskArray): NvramState {
     }
   }
   return {
-    volumesById, volumesByName, segments, pending, stats,
+    volumesById, volumesByName, segments, pending, stats, directoryLogPages: journal.pagesInLog,
     nextSeq: Number(meta.get('nextSeq') ?? '1'),
     rebuildingDisk: rebuild ? (JSON.parse(rebuild) as { disk: number }).disk : null,
     openParity,

@@ -55,6 +55,7 @@ describe('lsa inspect views (JSON)', function () {
       expect(info.collector).to.deep.equal({ segmentsCollected: info.stats.segmentsCollected, bytesMoved: info.stats.gcBytesMoved });
       expect(info.stats.writeAmplification).to.be.at.least(1);
       expect(info.pendingWrites).to.equal(0);
+      expect(info.directoryLogPages).to.be.a('number').and.to.be.at.least(0);
       expect(info.volumes).to.have.length(1);
       expect(info.volumes[0]).to.include({ name: 'vol0', allocatedTracks: 10 });
       expect(info.utilizationHistogram).to.have.length(10);
@@ -62,7 +63,7 @@ describe('lsa inspect views (JSON)', function () {
       expect(info.snapshots[0]).to.include({ volume: 'vol0', name: 'before-upgrade', sizeBytes: 1234 });
       expect(info.snapshots[0].mtimeMs).to.be.a('number');
       const text = await runLsa(['inspect', '--dir', dir]);
-      expect(text.out).to.contain('collector').and.to.contain('pending').and.to.contain('vol0/before-upgrade');
+      expect(text.out).to.contain('collector').and.to.contain('pending').and.to.contain('directory log').and.to.contain('vol0/before-upgrade');
     } finally {
       fs.rmSync(path.join(dir, 'snapshots'), { recursive: true, force: true });
     }

@@ -18,7 +18,7 @@ export function renderArrayText(info: ArrayDescription): string {
     `  written    host ${formatApprox(info.stats.hostBytesWritten)}, trimmed ${formatApprox(info.stats.hostBytesTrimmed)}`,
     `  collector  ${info.collector.segmentsCollected} segments collected, ${formatApprox(info.collector.bytesMoved)} moved (lifetime)`,
     `  write amplification ${info.stats.writeAmplification.toFixed(3)}`,
-    `  nvram      ${info.nvram}, ${info.stats.commits} commits, next sequence ${info.stats.nextSeq}`,
+    `  nvram      ${info.nvram}, ${info.stats.commits} commits, next sequence ${info.stats.nextSeq}, directory log over ${info.directoryLogPages} page(s)`,
     `  pending    ${info.pendingWrites} write-pending update(s) not yet applied`,
     '',
     'volumes:',

@@ -45,6 +45,9 @@ export interface ArrayDescription {
   collector: { segmentsCollected: number; bytesMoved: number };
   /** Updates stored but not yet applied (remote copy secondary). */
   pendingWrites: number;
+  /** Directory pages whose newest entries are partly in the NVRAM log (folded one or more
+   * per commit; see docs/FORMAT.md). */
+  directoryLogPages: number;
   snapshots: SnapshotFile[];
   /** Closed segments by utilization, in HISTOGRAM_BUCKETS equal buckets. */
   utilizationHistogram: { from: number; to: number; segments: number }[];
@@ -105,6 +108,7 @@ export function describeArray(view: ArrayView): ArrayDescription {
     },
     collector: { segmentsCollected: st.segmentsCollected, bytesMoved: st.gcBytesMoved },
     pendingWrites: view.pending.size,
+    directoryLogPages: view.directoryLogPages,
     snapshots: listSnapshots(view.dir),
     utilizationHistogram: histogram,
   };
