@@ -1,6 +1,11 @@
 // Server logs: one line per event with a level; `--log-format json` for machines.
 //   text: 2026-11-26T00:40:00.000Z info  nbd: client 127.0.0.1:5000 connected export=vol0
 //   json: {"ts":"...","level":"info","component":"nbd","msg":"client connected","export":"vol0"}
+//
+// Control characters of the message and of values are escaped (\n, \u001b...): a value chosen
+// by a client (an export name, a URL path) can neither start a log line of its own nor send
+// escape sequences to the operator's terminal. (JSON.stringify escapes C0 itself; DEL, C1 and
+// the Unicode line separators get the same \uXXXX escape, which keeps the line valid JSON.)
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -19,6 +24,16 @@ export interface LogOptions {
   stream?: NodeJS.WritableStream;
 }
 
+/** C0 and C1 control characters and DEL (a terminal acts on them), plus the line and paragraph
+ * separators some viewers break lines at. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** `text` with every control character written as an escape (\n, \r, \t, \u001b, ...). */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (c) => SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function createLogger(component: string, opts: LogOptions = {}): Logger {
   const format = opts.format ?? 'text';
   const min = RANK[opts.level ?? 'info'];
@@ -27,10 +42,10 @@ export function createLogger(component: string, opts: LogOptions = {}): Logger {
     if (RANK[level] < min) return;
     const ts = new Date().toISOString();
     if (format === 'json') {
-      stream.write(JSON.stringify({ ts, level, component, msg, ...fields }) + '\n');
+      stream.write(escapeControl(JSON.stringify({ ts, level, component, msg, ...fields })) + '\n');
     } else {
-      const extra = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
-      stream.write(`${ts} ${level.padEnd(5)} ${component}: ${msg}${extra ? ' ' + extra : ''}\n`);
+      const extra = Object.entries(fields).map(([k, v]) => `${escapeControl(k)}=${escapeControl(typeof v === 'string' ? v : String(JSON.stringify(v)))}`).join(' ');
+      stream.write(`${ts} ${level.padEnd(5)} ${component}: ${escapeControl(msg)}${extra ? ' ' + extra : ''}\n`);
     }
   };
   return {
