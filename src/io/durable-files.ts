@@ -2,9 +2,16 @@
 // file): build a new file under a temporary name, fsync it, rename it into place, fsync the
 // folder. A file being replaced is renamed aside, never deleted or overwritten.
 
+//
+// fs-extra does the folder and move work; the replacement itself stays a plain rename, because
+// fs-extra's move with `overwrite` removes the target before renaming (a crash in between
+// would leave no file) and its outputFile writes in place; neither syncs.
+
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import fse from 'fs-extra';
 import { IoError } from '../errors';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from './files';
 
 function ioError(op: string, p: string, err: unknown): IoError {
   return new IoError(`${op} ${p}: ${(err as Error).message}`, { path: p, op, errno: (err as NodeJS.ErrnoException).code }, err);
@@ -46,7 +53,7 @@ export function moveAside(file: string, suffix: string, companions: string[]): s
     if (!fs.existsSync(from)) continue;
     const to = file + unique + extra;
     try {
-      fs.renameSync(from, to);
+      fse.moveSync(from, to); // never over an existing file
     } catch (err) {
       throw ioError('rename', from, err);
     }
@@ -59,21 +66,23 @@ export function moveAside(file: string, suffix: string, companions: string[]): s
 /** Removes a file of ours (a leftover temporary) if it exists. */
 export function removeIfExists(p: string): void {
   try {
-    fs.rmSync(p, { force: true });
+    fse.removeSync(p);
   } catch (err) {
     throw ioError('remove', p, err);
   }
 }
 
 /** Writes `parts` to `to` atomically: a temporary file beside it, fsync, rename, fsync of the
- * folder. Readers see the old file or the new one, never a mix, also after a crash. */
+ * folder. Readers see the old file or the new one, never a mix, also after a crash. The file
+ * is 0600 and a folder made for it 0700. */
 export async function writeFileAtomic(to: string, parts: Buffer[]): Promise<void> {
   const dir = path.dirname(to);
-  fs.mkdirSync(dir, { recursive: true });
+  if (!fs.existsSync(dir)) ensurePrivateDir(dir);
   const tmp = path.join(dir, `.${path.basename(to)}.tmp-${process.pid}`);
   let fh: fs.promises.FileHandle | null = null;
   try {
-    fh = await fs.promises.open(tmp, 'w');
+    fh = await fs.promises.open(tmp, 'w', PRIVATE_FILE_MODE);
+    await fh.chmod(PRIVATE_FILE_MODE);
     for (const p of parts) await fh.write(p);
     await fh.sync();
   } catch (err) {

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InUseError, IoError } from '../errors';
+import { PRIVATE_FILE_MODE } from './files';
 
 export const LOCK_FILE = 'lock';
 
@@ -23,7 +24,8 @@ export class LockFile {
     const file = path.join(dir, LOCK_FILE);
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const fd = fs.openSync(file, 'wx');
+        const fd = fs.openSync(file, 'wx', PRIVATE_FILE_MODE);
+        fs.fchmodSync(fd, PRIVATE_FILE_MODE);
         fs.writeSync(fd, `${process.pid}\n`);
         fs.closeSync(fd);
         return new LockFile(file);

@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import { AlreadyExistsError, IoError, NotFoundError, ReadOnlyError } from '../errors';
 import type { DiskFile, DiskSystem, WriteHint } from './disk-file';
+import { PRIVATE_FILE_MODE } from './files';
 
 /** Offset, length and memory alignment O_DIRECT needs (covers 512-byte and 4 KiB sectors). */
 export const DIRECT_IO_ALIGN_BYTES = 4096;
@@ -149,7 +150,8 @@ export const realDisks: DiskSystem = {
   async create(path, sizeBytes) {
     let fd: number;
     try {
-      fd = fs.openSync(path, 'wx+');
+      fd = fs.openSync(path, 'wx+', PRIVATE_FILE_MODE);
+      fs.fchmodSync(fd, PRIVATE_FILE_MODE); // whatever the umask
       fs.ftruncateSync(fd, sizeBytes);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;

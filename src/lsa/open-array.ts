@@ -7,7 +7,7 @@ import { DEFAULT_GEOMETRY, Layout, type Geometry } from '../array/geometry';
 import type { DiskSystem } from '../io/disk-file';
 import { realDisks } from '../io/real-disk';
 import { systemClock, type Clock } from '../io/clock';
-import { ensureDir, fileExists, joinPath } from '../io/files';
+import { ensureDir, ensurePrivateDir, fileExists, joinPath } from '../io/files';
 import { LockFile } from '../io/lock-file';
 import { LsaEngine, SEQ_GAP_ON_OPEN } from './engine';
 import { MemoryNvram, type NvramStore } from './nvram';
@@ -74,7 +74,9 @@ export async function createArray(dir: string, opts: CreateOptions = {}): Promis
   if (disks.exists(diskPath(dir, 0)) || (opts.nvram ?? 'sqlite') === 'sqlite' && fileExists(joinPath(dir, NVRAM_FILE))) {
     throw new AlreadyExistsError(`an array exists already in ${dir}; pick another --dir or remove that one first`, { dir });
   }
-  ensureDir(dir);
+  // 0700: the array's files are its owner's alone
+  if (disks === realDisks) ensurePrivateDir(dir);
+  else ensureDir(dir);
   const lock = takeLock(dir, opts);
   try {
     const array = await DiskArray.create(dir, geometry, disks, { formatVersion: FORMAT_VERSION, volumes: [] } satisfies VolumeLabel, clock.nowMs());

@@ -4,6 +4,7 @@
 
 import Database from 'better-sqlite3';
 import { CorruptionError, IoError } from '../errors';
+import { createPrivateFile } from '../io/files';
 import type { NvramCommit, NvramStore, VolumeRow } from './nvram';
 import type { SegmentRow } from './segment-table';
 import type { PendingRow } from './pending';
@@ -90,6 +91,8 @@ export class SqliteNvram implements NvramStore {
    * names the recovery command; the file is never overwritten here. */
   constructor(readonly location: string, create: boolean, readonly dir: string) {
     let db: Database.Database | undefined;
+    // made 0600 before SQLite opens it: SQLite gives the -wal and -shm files the same mode
+    if (create && location !== ':memory:') createPrivateFile(location);
     try {
       db = new Database(location, { fileMustExist: !create });
       this.db = db;

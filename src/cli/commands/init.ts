@@ -1,6 +1,7 @@
 import { DEFAULT_GEOMETRY } from '../../array/geometry';
 import { joinPath } from '../../io/files';
 import { KEY_FILE, ensureKeyFile } from '../../io/key-file';
+import { controlTokenPath, ensureControlToken } from '../../io/control-token';
 import { GC_POLICIES, parseGcPolicy } from '../../lsa/gc-policy';
 import { createArray } from '../../lsa/open-array';
 import { formatSize } from '../../util/size';
@@ -9,7 +10,7 @@ import { describeEngine } from '../inspect/describe-array';
 
 export const initCommand: Command = {
   name: 'init',
-  summary: 'create an array (N+1 sparse disk files and its NVRAM) and, unless --no-volume, one volume',
+  summary: 'create an array (N+1 sparse disk files and its NVRAM), its replication key and control token, and, unless --no-volume, one volume',
   usage: 'lsa init [--dir DIR] [--disks 5] [--disk-size 256MiB] [--column-size 1MiB] [--track-size 4KiB] [--volume vol0] [--capacity SIZE] [--compress none|deflate|lz4] [--no-volume]',
   options: {
     dir: DIR_OPTION,
@@ -39,6 +40,8 @@ export const initCommand: Command = {
     const engine = await createArray(dir, { geometry, volume, gcPolicy });
     // the pre-shared key of the remote copy; give the secondary the same file (or --key-file)
     const keyCreated = ensureKeyFile(joinPath(dir, KEY_FILE));
+    // the credential of the control API (lsa serve --control); the CLI reads it from --dir
+    const tokenCreated = ensureControlToken(controlTokenPath(dir));
     try {
       const info = describeEngine(engine);
       if (flag(ctx, 'json')) printJson(ctx, info);
@@ -47,6 +50,7 @@ export const initCommand: Command = {
         ctx.out.write(`created array in ${dir}: ${l.disks} disks of ${formatSize(l.diskBytes)} (sparse), ${formatSize(l.columnBytes)} columns, ${formatSize(l.trackBytes)} tracks, ${l.dataSegments} data segments\n`);
         for (const v of info.volumes) ctx.out.write(`volume ${v.name}: ${formatSize(v.capacityBytes)}${v.compress && v.compress !== 'none' ? `, compress=${v.compress}` : ''}\n`);
         if (keyCreated) ctx.out.write(`replication key: ${joinPath(dir, KEY_FILE)} (mode 0600; both ends of a pair need the same key)\n`);
+        if (tokenCreated) ctx.out.write(`control token: ${controlTokenPath(dir)} (mode 0600; lsa status and lsa snapshot read it with --dir ${dir})\n`);
       }
     } finally {
       await engine.close();
