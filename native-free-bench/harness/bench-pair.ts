@@ -2,10 +2,12 @@
 // its secondary as a real `lsa serve --replica-listen` child process over TCP loopback, for
 // scenarios that measure the pair (snapshot). Real files and SQLite on both sides.
 
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Geometry } from '../../src/array/geometry';
-import { ControlApi } from '../../src/control/http-api';
+import type { ControlApi } from '../../src/control/http-api';
+import { primaryControlApi } from '../../src/control/primary-control';
 import { KEY_FILE, ensureKeyFile, readKeyFile } from '../../src/io/key-file';
 import type { LsaEngine } from '../../src/lsa/engine';
 import { createArray } from '../../src/lsa/open-array';
@@ -13,6 +15,9 @@ import { createVolume } from '../../src/lsa/volumes';
 import { PrimaryReplicator } from '../../src/replication/primary';
 import { silentLogger } from '../../src/util/log';
 import { startSecondaryChild } from './secondary-child';
+
+/** The control API's credential here (the CLI reads it from DIR/control.token). */
+const CONTROL_TOKEN = randomBytes(32).toString('hex');
 
 
 export interface BenchPair {
@@ -37,13 +42,13 @@ export async function startBenchPair(root: string, geometry: Geometry, volumes: 
   const secondary = await startSecondaryChild(sdir);
   const replicator = new PrimaryReplicator(engine, { host: '127.0.0.1', port: secondary.port, key: readKeyFile(path.join(pdir, KEY_FILE)), mode: 'sync', lagMaxBytes: 64 * 1024 * 1024, log: silentLogger, reconnectMs: 100 });
   replicator.start();
-  const api = new ControlApi({ host: '127.0.0.1', port: 0, engine, replicator, log: silentLogger, role: 'primary' });
+  const api = primaryControlApi({ host: '127.0.0.1', port: 0, token: CONTROL_TOKEN, engine, replicator, log: silentLogger });
   const { port } = await api.listen();
   const controlUrl = `http://127.0.0.1:${port}`;
   return {
     engine, replicator, api, controlUrl,
     async post(pathname, body) {
-      const res = await fetch(`${controlUrl}${pathname}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${controlUrl}${pathname}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${CONTROL_TOKEN}` }, body: JSON.stringify(body) });
       return { status: res.status, json: (await res.json()) as Record<string, unknown> };
     },
     async waitDuplex(timeoutMs = 600_000) {

@@ -1,7 +1,7 @@
 // A running primary's pair status over the control API, and how far the pair is from duplex:
 // shared by `lsa status --wait` and `lsa up`.
 
-import { controlRequest, ControlError } from './control-client';
+import { controlRequest, type ControlTarget } from './control-client';
 
 export interface PairRow {
   volume: string; state: string; mode: string | null; lagSeq: number; lagBytes: number; outOfSyncTracks: number;
@@ -17,9 +17,8 @@ export interface StatusReply {
 
 export const POLL_MS = 250;
 
-export async function fetchStatus(control: string): Promise<StatusReply> {
-  const r = await controlRequest(control, 'GET', '/status');
-  if (r.status !== 200) throw new ControlError(`status: ${String(r.json.error ?? r.status)}`, r.status);
+export async function fetchStatus(to: ControlTarget): Promise<StatusReply> {
+  const r = await controlRequest(to, { method: 'GET', path: '/status', what: 'status' });
   return { role: r.json.role, dir: r.json.dir, connected: r.json.connected, volumes: (r.json.volumes ?? []) as PairRow[] };
 }
 

@@ -232,7 +232,7 @@ export class PrimaryReplicator implements UpdateListener {
       if (p.state !== 'simplex' && p.state !== 'suspended') this.transition(p, 'suspended');
     }
     this.releaseWaiters();
-    for (const [id, w] of this.snapshotWaiters) w({ id, error: `replica link lost: ${reason}` });
+    for (const [id, w] of this.snapshotWaiters) w({ id, error: `replica link lost: ${reason}`, code: 'LSA_UNAVAILABLE' });
     this.snapshotWaiters.clear();
     this.restores.failAll(`replica link lost: ${reason}`);
     if (!this.stopped) {
@@ -562,17 +562,18 @@ export class PrimaryReplicator implements UpdateListener {
     return this.restores.read(link, ask, timeoutMs);
   }
 
-  /** Relays a snapshot request with a barrier; resolves with the secondary's completion. */
-  async relaySnapshot(volumes: string[], name: string, barrier: number, timeoutMs: number): Promise<Record<string, unknown>> {
+  /** Relays a snapshot request with a barrier; resolves with the secondary's completion (or
+   * `{error, code}`: the secondary's error code, LSA_TIMEOUT, LSA_UNAVAILABLE). */
+  async relaySnapshot(volumes: string[], name: string, barrier: number, timeoutMs: number, more: { replace?: boolean; snapshotsMax?: number } = {}): Promise<Record<string, unknown>> {
     const link = this.link;
     if (!link || !this.ready) throw new ProtocolError(`the secondary is not connected${this.lastError ? ` (${this.lastError})` : ''}`);
     const id = ++this.snapshotIds;
     const done = new Promise<Record<string, unknown>>((resolve) => this.snapshotWaiters.set(id, resolve));
-    link.sendJson(MSG.SNAPSHOT, { id, volumes, name, barrier });
+    link.sendJson(MSG.SNAPSHOT, { id, volumes, name, barrier, ...more });
     this.sendCommit();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<Record<string, unknown>>((resolve) => {
-      timer = setTimeout(() => resolve({ id, error: `no completion from the secondary within ${timeoutMs} ms` }), timeoutMs);
+      timer = setTimeout(() => resolve({ id, error: `no completion from the secondary within ${timeoutMs} ms`, code: 'LSA_TIMEOUT' }), timeoutMs);
     });
     try {
       return await Promise.race([done, timeout]);

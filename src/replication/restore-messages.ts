@@ -62,8 +62,8 @@ export function encodeRestoreData(c: RestoreChunk): Buffer {
   return frameJson({ id: c.id, seq: c.seq, capacityBytes: c.capacityBytes, holes: c.holes }, c.data);
 }
 
-export function encodeRestoreError(id: number, error: string): Buffer {
-  return frameJson({ id, error }, null);
+export function encodeRestoreError(id: number, error: string, code?: string): Buffer {
+  return frameJson(code === undefined ? { id, error } : { id, error, code }, null);
 }
 
 /** Splits RESTORE_DATA into its JSON head and data; the id says which request it answers. */

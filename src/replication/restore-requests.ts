@@ -2,17 +2,10 @@
 // timeout, or the loss of the link (bounded by the caller: a restore keeps at most a few in
 // flight).
 
-import { LsaError, ProtocolError } from '../errors';
+import { ProtocolError, RemoteError, TimeoutError, UnavailableError, errorFromCode } from '../errors';
 import type { FramedSocket } from './framed-socket';
 import { MSG, encodeJson } from './messages';
 import { checkRestoreChunk, decodeRestoreDataHead, type RestoreChunk, type RestoreRead } from './restore-messages';
-
-/** The secondary could not serve the range (no such snapshot, replaced, read error). */
-export class RestoreReadError extends LsaError {
-  constructor(message: string) {
-    super('LSA_CONTROL', message);
-  }
-}
 
 interface Waiter {
   req: RestoreRead;
@@ -30,10 +23,10 @@ export class RestoreRequests {
     return new Promise<RestoreChunk>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(req.id);
-        reject(new RestoreReadError(`no answer from the secondary within ${timeoutMs} ms for ${req.volume}@${req.name} bytes ${req.offset}+${req.length}`));
+        reject(new TimeoutError(`no answer from the secondary within ${timeoutMs} ms for ${req.volume}@${req.name} bytes ${req.offset}+${req.length}`));
       }, timeoutMs);
       this.waiters.set(req.id, { req, resolve, reject, timer });
-      if (!link.send(MSG.RESTORE_READ, encodeJson(req)) && link.isClosed) this.settle(req.id, new RestoreReadError('the replica link closed'));
+      if (!link.send(MSG.RESTORE_READ, encodeJson(req)) && link.isClosed) this.settle(req.id, new UnavailableError('the replica link closed'));
     });
   }
 
@@ -43,7 +36,8 @@ export class RestoreRequests {
     const w = this.waiters.get(head.id);
     if (!w) return;
     if (typeof head.error === 'string') {
-      this.settle(head.id, new RestoreReadError(`the secondary cannot read ${w.req.volume}@${w.req.name}: ${head.error}`));
+      // the secondary's error code (no such snapshot: LSA_NOT_FOUND, ...) gives the same class here
+      this.settle(head.id, errorFromCode(head.code, `the secondary cannot read ${w.req.volume}@${w.req.name}: ${head.error}`, {}, RemoteError));
       return;
     }
     let chunk: RestoreChunk;
@@ -59,7 +53,7 @@ export class RestoreRequests {
   }
 
   failAll(reason: string): void {
-    for (const id of [...this.waiters.keys()]) this.settle(id, new RestoreReadError(reason));
+    for (const id of [...this.waiters.keys()]) this.settle(id, new UnavailableError(reason));
   }
 
   private settle(id: number, err: Error): void {

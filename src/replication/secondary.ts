@@ -6,7 +6,7 @@
 // taken; updates keep arriving meanwhile.
 
 import * as net from 'node:net';
-import { AlreadyExistsError, ProtocolError } from '../errors';
+import { AlreadyExistsError, LsaError, ProtocolError } from '../errors';
 import type { LsaEngine, VolumeState } from '../lsa/engine';
 import { applyPending, dropPending, forgetContent, pendingFits, roomForPending, storePending } from '../lsa/pending';
 import { RECORD_FLAG_TRIM, RECORD_FLAG_ZERO } from '../lsa/record-format';
@@ -24,6 +24,10 @@ export interface SnapshotRequest {
   volumes: string[];
   name: string;
   barrier: number;
+  /** Replace a snapshot of that name (otherwise one is refused with LSA_ALREADY_EXISTS). */
+  replace?: boolean;
+  /** The primary's --snapshots-max; the secondary keeps the lower of it and its own. */
+  snapshotsMax?: number;
 }
 
 export interface SnapshotResult {
@@ -370,7 +374,7 @@ export class SecondaryServer {
         if (!reader) throw new Error('this secondary serves no snapshots');
         s.link.send(MSG.RESTORE_DATA, encodeRestoreData(await reader(req)));
       } catch (err) {
-        s.link.send(MSG.RESTORE_DATA, encodeRestoreError(req.id, (err as Error).message));
+        s.link.send(MSG.RESTORE_DATA, encodeRestoreError(req.id, (err as Error).message, err instanceof LsaError ? err.code : undefined));
       }
     });
   }
@@ -390,7 +394,8 @@ export class SecondaryServer {
       const result = await this.opts.takeSnapshot(req);
       s.link.sendJson(MSG.SNAPSHOT_DONE, { ...result, durationMs: Date.now() - t0 });
     } catch (err) {
-      s.link.sendJson(MSG.SNAPSHOT_DONE, { id: req.id, error: (err as Error).message });
+      // the code lets the primary answer with the same typed error (409 exists, 429 limit...)
+      s.link.sendJson(MSG.SNAPSHOT_DONE, { id: req.id, error: (err as Error).message, ...(err instanceof LsaError ? { code: err.code } : {}) });
     } finally {
       const at = this.holds.indexOf(req.barrier);
       if (at >= 0) this.holds.splice(at, 1);

@@ -5,7 +5,7 @@
 // it costs one directory copy, as in the seed.
 
 import * as path from 'node:path';
-import { InvalidArgumentError, NotFoundError } from '../errors';
+import { AlreadyExistsError, InvalidArgumentError, LimitReachedError, NotFoundError } from '../errors';
 import { listNested, readWholeFile, removeDurable, removeLeftoverTemporaries, writeFileAtomic } from '../io/durable-files';
 import { recomputeAccounting } from '../lsa/accounting';
 import { ENTRY_WORDS, VolumeDirectory } from '../lsa/directory';
@@ -19,6 +19,11 @@ import { SnapshotVolume } from './snapshot-volume';
 export const SNAPSHOT_DIR = 'snapshots';
 export const SNAPSHOT_SUFFIX = '.snap';
 export const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** The name a snapshot gets when the host names none; it replaces itself. */
+export const DEFAULT_SNAPSHOT_NAME = 'latest';
+/** Snapshots kept per volume unless --snapshots-max says otherwise: each pins the records it
+ * points at, so the collector cannot reclaim them. */
+export const SNAPSHOTS_MAX_DEFAULT = 64;
 
 export interface Snapshot {
   header: SnapshotHeader;
@@ -39,11 +44,11 @@ export class SnapshotStore implements RecordPins {
   private retiring = new Map<number, Snapshot[]>();
   private writing: Promise<void> = Promise.resolve();
 
-  private constructor(readonly engine: LsaEngine, readonly log: Logger) {}
+  private constructor(readonly engine: LsaEngine, readonly log: Logger, readonly snapshotsMax: number) {}
 
   /** Loads every snapshot file of the array and pins what they point at. */
-  static async open(engine: LsaEngine, log: Logger): Promise<SnapshotStore> {
-    const store = new SnapshotStore(engine, log);
+  static async open(engine: LsaEngine, log: Logger, opts: { snapshotsMax?: number } = {}): Promise<SnapshotStore> {
+    const store = new SnapshotStore(engine, log, opts.snapshotsMax ?? SNAPSHOTS_MAX_DEFAULT);
     // a snapshot file being written when its process died is incomplete: never a snapshot
     const leftovers = removeLeftoverTemporaries(path.join(engine.dir, SNAPSHOT_DIR));
     if (leftovers.length > 0) log.info('removed unfinished snapshot files of a process that died', { files: leftovers.length });
@@ -179,6 +184,7 @@ export class SnapshotStore implements RecordPins {
       if (!v) throw new NotFoundError(`the secondary has no volume "${name}"`);
       return v;
     });
+    this.refuseUnlessRoom(vols, req);
     const created = this.engine.clock.nowMs();
     const taken: { v: VolumeState; snap: Snapshot; old: Snapshot | undefined }[] = [];
     for (const v of vols) {
@@ -206,6 +212,24 @@ export class SnapshotStore implements RecordPins {
     const location = taken.length === 1 ? taken[0].snap.path : path.join(this.engine.dir, SNAPSHOT_DIR, `{${req.volumes.join(',')}}`, `${req.name}${SNAPSHOT_SUFFIX}`);
     this.log.info('snapshot taken', { name: req.name, volumes: req.volumes, seq: req.barrier, entries, location });
     return { id: req.id, name: req.name, volumes: req.volumes, location, seq: req.barrier, entries, durationMs: Date.now() - t0 };
+  }
+
+  /** Before anything is taken: a name in use is replaced only when the request says so (the
+   * default name always), and no volume may go past the limit of snapshots. */
+  private refuseUnlessRoom(vols: VolumeState[], req: SnapshotRequest): void {
+    const replace = req.replace === true || req.name === DEFAULT_SNAPSHOT_NAME;
+    const asked = typeof req.snapshotsMax === 'number' && Number.isInteger(req.snapshotsMax) && req.snapshotsMax > 0 ? req.snapshotsMax : this.snapshotsMax;
+    const max = Math.min(asked, this.snapshotsMax);
+    for (const v of vols) {
+      const mine = this.byVolume.get(v.row.id);
+      if (mine?.has(req.name)) {
+        if (replace) continue;
+        throw new AlreadyExistsError(`snapshot ${v.row.name}@${req.name} exists already; pick another name, or replace it with lsa snapshot create --replace ("replace": true)`, { volume: v.row.name, name: req.name });
+      }
+      if ((mine?.size ?? 0) >= max) {
+        throw new LimitReachedError(`volume ${v.row.name} has ${mine!.size} snapshots, the most allowed (--snapshots-max ${max}); remove one with: lsa snapshot delete --dir ${this.engine.dir} --volume ${v.row.name} --name NAME (lsa snapshot list shows them)`, { volume: v.row.name, snapshotsMax: max });
+      }
+    }
   }
 
   async delete(volume: string, name: string): Promise<void> {

@@ -219,7 +219,7 @@ describe('replication between processes', function () {
     const during = (await p.status()).volumes[0];
     expect(during.outOfSyncTracks).to.equal(changed.size);
     const statusWait = (timeout: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-      runAsync(process.execPath, [MAIN_JS, 'status', '--control', `127.0.0.1:${p.controlPort}`, '--wait', '--timeout', timeout, '--json'], 60_000);
+      runAsync(process.execPath, [MAIN_JS, 'status', '--control', `127.0.0.1:${p.controlPort}`, '--dir', p.pDir, '--wait', '--timeout', timeout, '--json'], 60_000);
     const early = await statusWait('300ms');
     expect(early.code, early.stderr).to.equal(75);
     expect(early.stderr).to.match(/not duplex after 300 ms \(suspended\)/);

@@ -65,7 +65,7 @@ describe('snapshots of a live primary (processes, NBD)', function () {
     for (let i = 0; i < SNAPSHOTS; i++) {
       const name = `${prefix}${i}`;
       const ackedBefore = w.acked;
-      const args = ['snapshot', 'create', ...volumes.flatMap((v) => ['--volume', v]), '--name', name, '--wait', '--timeout', '60s', '--control', p.control, '--json'];
+      const args = ['snapshot', 'create', ...volumes.flatMap((v) => ['--volume', v]), '--name', name, '--wait', '--timeout', '60s', ...p.controlArgs, '--json'];
       const r = await lsa(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(0);
       const j = JSON.parse(r.stdout) as { name: string; volumes: string[]; seq: number; entries: number; location: string; durationMs: number };
@@ -140,7 +140,7 @@ describe('snapshots of a live primary (processes, NBD)', function () {
     await qemuImg(['convert', '-n', '-f', 'raw', '-O', 'raw', img, p.primaryUri('fs')]);
     const flush = await exec('qemu-io', ['-f', 'raw', '-c', 'flush', p.primaryUri('fs')]);
     expect(flush.code, flush.stderr).to.equal(0);
-    const r = await lsa(['snapshot', 'create', '--volume', 'fs', '--name', 'fs1', '--wait', '--control', p.control]);
+    const r = await lsa(['snapshot', 'create', '--volume', 'fs', '--name', 'fs1', '--wait', ...p.controlArgs]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/snapshot fs1 of fs taken on the secondary at sequence \d+/);
     const out = path.join(t.dir, 'fs-out.img');

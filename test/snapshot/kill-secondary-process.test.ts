@@ -74,7 +74,7 @@ describe('SIGKILL of the secondary during a snapshot (processes)', function () {
     };
     await qemu('qemu-io', ['-f', 'raw', ...Array.from({ length: 8 }, (_, i) => ['-c', `write -P 0x10 ${i}M 1M`]).flat(), '-c', 'flush', p.primaryUri('vol0')]);
     const primaryNow = Buffer.alloc(8 * MiB, 0x10); // the primary's first 8 MiB, as written
-    const first = await lsa(['snapshot', 'create', '--volume', 'vol0', '--wait', '--control', p.control]);
+    const first = await lsa(['snapshot', 'create', '--volume', 'vol0', '--wait', ...p.controlArgs]);
     expect(first.code, first.stderr).to.equal(0);
     // when to kill, counted from the request: when the file starts being written; soon; later
     const moments: ('file' | number)[] = ['file', 'file', 5, 40, 150];
@@ -87,7 +87,7 @@ describe('SIGKILL of the secondary during a snapshot (processes)', function () {
       const newImage = Buffer.from(primaryNow);
       await p.waitDuplex();
 
-      const create = lsa(['snapshot', 'create', '--volume', 'vol0', '--wait', '--timeout', '30s', '--control', p.control]);
+      const create = lsa(['snapshot', 'create', '--volume', 'vol0', '--wait', '--timeout', '30s', ...p.controlArgs]);
       const moment = moments[round];
       if (moment === 'file') expect(await tempFileAppears(snapDir, 20_000), 'the snapshot file was never written').to.equal(true);
       else await new Promise((r) => setTimeout(r, moment));

@@ -9,7 +9,7 @@ import { ensureTools } from '../support/system-tools';
 import { tmpDir } from '../support/tmp';
 
 const MiB = 1024 * 1024;
-const REFUSAL = /lsa snapshot create: remote copy in progress; retry, or use --wait/;
+const REFUSAL = /lsa snapshot create: snapshot of vol0 not taken: remote copy in progress; retry, or use --wait/;
 
 describe('snapshot create without --wait (processes)', function () {
   this.timeout(180_000);
@@ -30,7 +30,7 @@ describe('snapshot create without --wait (processes)', function () {
   });
 
   const create = (name: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-    lsa(['snapshot', 'create', '--volume', 'vol0', '--name', name, '--control', pair!.control]);
+    lsa(['snapshot', 'create', '--volume', 'vol0', '--name', name, ...pair!.controlArgs]);
 
   const names = async (): Promise<string[]> => {
     const r = await lsa(['snapshot', 'list', '--dir', pair!.secondaryDir, '--json']);
@@ -116,14 +116,14 @@ describe('snapshot create without --wait (processes)', function () {
     const help = await lsa(['snapshot', 'create', '--help']);
     expect(help.code).to.equal(0);
     expect(help.stdout).to.contain('usage: lsa snapshot create').and.to.contain('--wait').and.to.contain('--json');
-    const bad = await lsa(['snapshot', 'create', '--volume', 'vol0', '--timeout', '30', '--control', pair!.control]);
+    const bad = await lsa(['snapshot', 'create', '--volume', 'vol0', '--timeout', '30', ...pair!.controlArgs]);
     expect(bad.code).to.equal(64);
     expect(bad.stderr).to.match(/--timeout: cannot read "30" as a duration; write it like 500ms, 30s or 2m/);
-    const away = await lsa(['snapshot', 'create', '--volume', 'vol0', '--control', '127.0.0.1:1']);
+    const away = await lsa(['snapshot', 'create', '--volume', 'vol0', '--control', '127.0.0.1:1', '--dir', pair!.primaryDir]);
     expect(away.code).to.equal(69);
     expect(away.stderr).to.match(/cannot reach the control API at 127\.0\.0\.1:1/);
-    const none = await lsa(['snapshot', 'create', '--volume', 'nope', '--control', pair!.control]);
-    expect(none.code).to.equal(69);
+    const none = await lsa(['snapshot', 'create', '--volume', 'nope', ...pair!.controlArgs]);
+    expect(none.code, 'LSA_NOT_FOUND, rebuilt from the answer\'s code').to.equal(66);
     expect(none.stderr).to.match(/no volume "nope" on this primary/);
     for (const sub of ['list', 'export', 'diff', 'delete', 'restore']) {
       const h = await lsa(['snapshot', sub, '--help']);

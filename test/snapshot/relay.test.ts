@@ -3,10 +3,11 @@
 // must equal the primary's content at its barrier, with the collector running on the secondary
 // all the time; without --wait an update in progress is refused with 409.
 
+import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { checkArray } from '../../src/lsa/check';
 import { collectorOf } from '../../src/lsa/collector';
-import { ControlApi } from '../../src/control/http-api';
+import { primaryControlApi } from '../../src/control/primary-control';
 import type { UpdateEvent } from '../../src/lsa/engine';
 import { SnapshotStore } from '../../src/snapshot/snapshot-store';
 import { SnapshotVolume } from '../../src/snapshot/snapshot-volume';
@@ -15,6 +16,9 @@ import { Prng } from '../../src/util/prng';
 import { volumeByName } from '../../src/volume/volume';
 import { closeRepRig, makeRepRig, waitDuplex } from '../support/replication-rig';
 import { seedFrom, tmpDir } from '../support/tmp';
+
+/** The control API's credential here (the CLI reads it from DIR/control.token). */
+const CONTROL_TOKEN = randomBytes(32).toString('hex');
 
 const CAPACITY = 1024 * 1024;
 const TB = 4096;
@@ -46,7 +50,7 @@ class History {
 }
 
 async function post(port: number, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${CONTROL_TOKEN}` }, body: JSON.stringify(body) });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
@@ -67,7 +71,7 @@ describe('snapshot relay', function () {
         history.record(names.get(u.volumeId)!, u);
         return ship(u);
       };
-      const api = new ControlApi({ host: '127.0.0.1', port: 0, engine: rig.primary, replicator: rig.replicator, log: silentLogger, role: 'primary' });
+      const api = primaryControlApi({ host: '127.0.0.1', port: 0, token: CONTROL_TOKEN, engine: rig.primary, replicator: rig.replicator, log: silentLogger });
       const { port } = await api.listen();
       await waitDuplex(rig);
       let writing = true;
@@ -134,7 +138,7 @@ describe('snapshot relay', function () {
       let store: SnapshotStore | null = null;
       const rig = await makeRepRig(t.dir, 'async', CAPACITY, { takeSnapshot: (req) => store!.take(req) });
       store = await SnapshotStore.open(rig.secondary, silentLogger);
-      const api = new ControlApi({ host: '127.0.0.1', port: 0, engine: rig.primary, replicator: rig.replicator, log: silentLogger, role: 'primary' });
+      const api = primaryControlApi({ host: '127.0.0.1', port: 0, token: CONTROL_TOKEN, engine: rig.primary, replicator: rig.replicator, log: silentLogger });
       const { port } = await api.listen();
       await waitDuplex(rig);
       rig.proxy.blocked = true;

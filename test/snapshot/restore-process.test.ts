@@ -46,7 +46,7 @@ describe('snapshot diff, restore, export, delete (processes)', function () {
   };
 
   const createSnap = async (name: string): Promise<void> => {
-    const r = await lsa(['snapshot', 'create', '--volume', 'vol0', '--name', name, '--wait', '--control', pair!.control]);
+    const r = await lsa(['snapshot', 'create', '--volume', 'vol0', '--name', name, '--wait', ...pair!.controlArgs]);
     expect(r.code, r.stderr).to.equal(0);
   };
 
@@ -75,7 +75,7 @@ describe('snapshot diff, restore, export, delete (processes)', function () {
 
     // restore a: only the changed ranges are written back (or trimmed), through the pair
     const snapA = await image(p.snapshotUri('vol0', 'a'), 'a.img');
-    const r = await lsa(['snapshot', 'restore', '--volume', 'vol0', '--name', 'a', '--control', p.control, '--json']);
+    const r = await lsa(['snapshot', 'restore', '--volume', 'vol0', '--name', 'a', ...p.controlArgs, '--json']);
     expect(r.code, r.stderr).to.equal(0);
     const res = JSON.parse(r.stdout) as { bytesWritten: number; bytesTrimmed: number; bytesUnchanged: number; seq: number };
     expect(res.bytesWritten).to.equal(512 * KiB + 1 * MiB);
@@ -84,15 +84,15 @@ describe('snapshot diff, restore, export, delete (processes)', function () {
     expect((await image(p.primaryUri('vol0'), 'p.img')).equals(snapA), 'the primary volume equals snapshot a').to.equal(true);
     await p.waitDuplex();
     expect((await image(`nbd://127.0.0.1:${p.secondary!.port}/vol0`, 's.img')).equals(snapA), 'the secondary volume followed').to.equal(true);
-    const again = await lsa(['snapshot', 'restore', '--volume', 'vol0', '--name', 'a', '--control', p.control, '--json']);
+    const again = await lsa(['snapshot', 'restore', '--volume', 'vol0', '--name', 'a', ...p.controlArgs, '--json']);
     expect(JSON.parse(again.stdout).bytesUnchanged, 'a second restore finds nothing to do').to.equal(16 * MiB);
-    const missing = await lsa(['snapshot', 'restore', '--volume', 'vol0', '--name', 'zzz', '--control', p.control]);
-    expect(missing.code).to.equal(69);
+    const missing = await lsa(['snapshot', 'restore', '--volume', 'vol0', '--name', 'zzz', ...p.controlArgs]);
+    expect(missing.code, 'LSA_NOT_FOUND from the secondary, rebuilt from its code').to.equal(66);
     expect(missing.stderr).to.match(/no snapshot "zzz" of volume "vol0"/);
 
     // offline: the secondary stopped
     expect(await p.secondary!.stop('SIGTERM')).to.equal(0);
-    const noLink = await lsa(['snapshot', 'restore', '--volume', 'vol0', '--name', 'a', '--control', p.control]);
+    const noLink = await lsa(['snapshot', 'restore', '--volume', 'vol0', '--name', 'a', ...p.controlArgs]);
     expect(noLink.code).to.equal(69);
     expect(noLink.stderr).to.match(/secondary is not connected/);
     const out = path.join(t.dir, 'a-export.img');

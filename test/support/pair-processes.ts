@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Geometry } from '../../src/array/geometry';
 import { ensureKeyFile, KEY_FILE } from '../../src/io/key-file';
+import { controlToken } from './control-http';
 import { MAIN_JS, makeArray, ServerProcess } from './serve-process';
 
 export const PAIR_GEOMETRY: Partial<Geometry> = { disks: 4, columnBytes: 256 * 1024, diskBytes: 64 * 1024 * 1024, trackBytes: 4096 };
@@ -68,7 +69,7 @@ export class Pair {
 
   /** Makes both arrays (volumes on the primary only; the pair creates them on the secondary)
    * with one key, and starts the secondary, then the primary. */
-  static async start(root: string, volumes: [string, number][], mode: 'sync' | 'async' = 'sync', geometry: Partial<Geometry> = PAIR_GEOMETRY): Promise<Pair> {
+  static async start(root: string, volumes: [string, number][], mode: 'sync' | 'async' = 'sync', geometry: Partial<Geometry> = PAIR_GEOMETRY, extra: { primary?: string[] } = {}): Promise<Pair> {
     const [replicaPort, controlPort] = await freePorts(2);
     const pair = new Pair(root, replicaPort, controlPort, mode);
     await makeArray(pair.primaryDir, volumes, geometry);
@@ -76,7 +77,7 @@ export class Pair {
     ensureKeyFile(path.join(pair.primaryDir, KEY_FILE));
     fs.copyFileSync(path.join(pair.primaryDir, KEY_FILE), path.join(pair.secondaryDir, KEY_FILE));
     await pair.startSecondary();
-    pair.primary = await ServerProcess.start(['--dir', pair.primaryDir, '--secondary', `127.0.0.1:${replicaPort}`, '--control', `127.0.0.1:${controlPort}`, '--mode', mode]);
+    pair.primary = await ServerProcess.start(['--dir', pair.primaryDir, '--secondary', `127.0.0.1:${replicaPort}`, '--control', `127.0.0.1:${controlPort}`, '--mode', mode, ...(extra.primary ?? [])]);
     await pair.primary.waitFor(/control API listening/, 30_000); // it starts after the NBD server
     return pair;
   }
@@ -90,6 +91,12 @@ export class Pair {
     return `127.0.0.1:${this.controlPort}`;
   }
 
+  /** How `lsa status` / `lsa snapshot create` reach this primary: its address and its folder
+   * (where they read control.token). */
+  get controlArgs(): string[] {
+    return ['--control', this.control, '--dir', this.primaryDir];
+  }
+
   /** nbd:// URI of a primary volume, or of a snapshot export VOLUME@NAME on the secondary. */
   primaryUri(volume: string): string {
     return `nbd://127.0.0.1:${this.primary!.port}/${volume}`;
@@ -100,7 +107,7 @@ export class Pair {
   }
 
   async status(): Promise<{ connected: boolean; volumes: { volume: string; state: string; lagSeq: number }[] }> {
-    const res = await fetch(`http://${this.control}/status`);
+    const res = await fetch(`http://${this.control}/status`, { headers: { authorization: `Bearer ${controlToken(this.primaryDir)}` } });
     return (await res.json()) as { connected: boolean; volumes: { volume: string; state: string; lagSeq: number }[] };
   }
 

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { KEY_FILE } from '../../src/io/key-file';
 import type { Geometry } from '../../src/array/geometry';
+import { controlToken } from './control-http';
 import { Proxy } from './replication-rig';
 import { MAIN_JS, makeArray, run, runAsync, ServerProcess } from './serve-process';
 
@@ -51,9 +52,9 @@ export function writeKey(dir: string, key: Buffer): void {
   fs.writeFileSync(path.join(dir, KEY_FILE), key.toString('hex') + '\n', { mode: 0o600 });
 }
 
-function httpGetJson(port: number, urlPath: string, timeoutMs = 5000): Promise<unknown> {
+function httpGetJson(port: number, urlPath: string, token: string, timeoutMs = 5000): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, timeout: timeoutMs }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, timeout: timeoutMs, headers: { authorization: `Bearer ${token}` } }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (d: Buffer) => parts.push(d));
       res.on('end', () => {
@@ -139,7 +140,7 @@ export class ProcessPair {
   }
 
   async status(): Promise<PairStatusReply> {
-    return (await httpGetJson(this.controlPort, '/status')) as PairStatusReply;
+    return (await httpGetJson(this.controlPort, '/status', controlToken(this.pDir))) as PairStatusReply;
   }
 
   /** Polls GET /status until every volume is duplex with nothing left to apply. */
@@ -222,7 +223,7 @@ export class ProcessPair {
 
   /** `lsa status --json` against the running primary. */
   statusCli(): PairStatusRow[] {
-    const r = run(process.execPath, [MAIN_JS, 'status', '--control', `127.0.0.1:${this.controlPort}`, '--json'], { timeoutMs: 20_000 });
+    const r = run(process.execPath, [MAIN_JS, 'status', '--control', `127.0.0.1:${this.controlPort}`, '--dir', this.pDir, '--json'], { timeoutMs: 20_000 });
     return JSON.parse(r.stdout) as PairStatusRow[];
   }
 

@@ -2,12 +2,12 @@ import { TryAgainError } from '../../errors';
 import { parseDurationMs } from '../../util/duration';
 import { formatApprox } from '../../util/size';
 import { JSON_OPTION, QUIET_OPTION, flag, printJson, str, type Command } from '../command';
-import { CONTROL_OPTION } from '../control-client';
+import { CONTROL_OPTIONS, controlTarget, type ControlTarget } from '../control-client';
 import { POLL_MS, doneShare, fetchStatus, isDuplex, type StatusReply } from '../pair-status';
 import { Progress } from '../progress';
 
 /** Polls until every volume is duplex with nothing in flight, drawing progress on a TTY. */
-async function waitDuplex(control: string, timeoutMs: number, quiet: boolean): Promise<StatusReply> {
+async function waitDuplex(control: ControlTarget, timeoutMs: number, quiet: boolean): Promise<StatusReply> {
   const progress = new Progress('pair', quiet);
   const start = new Map<string, number>();
   const deadline = Date.now() + timeoutMs;
@@ -19,7 +19,7 @@ async function waitDuplex(control: string, timeoutMs: number, quiet: boolean): P
       const states = [...new Set(s.volumes.map((v) => v.state))].join(', ');
       progress.update(doneShare(s, start), 1, `${states}${s.connected ? '' : ' (secondary not connected)'}`);
       if (Date.now() >= deadline) {
-        throw new TryAgainError(`the pair is not duplex after ${timeoutMs} ms (${states}); see lsa status --control ${control}, or wait longer with --timeout`, { states });
+        throw new TryAgainError(`the pair is not duplex after ${timeoutMs} ms (${states}); see lsa status --control ${control.address}, or wait longer with --timeout`, { states });
       }
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
@@ -31,16 +31,16 @@ async function waitDuplex(control: string, timeoutMs: number, quiet: boolean): P
 export const statusCommand: Command = {
   name: 'status',
   summary: 'remote copy status of every volume of a running primary (pair state, lag, out-of-sync tracks)',
-  usage: 'lsa status [--control 127.0.0.1:10810] [--wait [--timeout 10m]] [--json]',
+  usage: 'lsa status [--control 127.0.0.1:10810] [--dir volumes/primary | --token-file F] [--wait [--timeout 10m]] [--json]',
   options: {
-    control: CONTROL_OPTION,
+    ...CONTROL_OPTIONS,
     wait: { type: 'boolean', default: false, description: 'wait until every volume is duplex with nothing in flight (initial copy or resync done), with progress on a terminal; exit 75 on --timeout' },
     timeout: { type: 'string', default: '10m', description: 'how long --wait waits (500ms, 30s, 2m)', valueName: 'DURATION' },
     json: JSON_OPTION,
     quiet: QUIET_OPTION,
   },
   async run(ctx) {
-    const control = str(ctx, 'control');
+    const control = controlTarget(ctx);
     const timeoutMs = parseDurationMs(str(ctx, 'timeout'), '--timeout');
     const json = flag(ctx, 'json');
     const s = flag(ctx, 'wait') ? await waitDuplex(control, timeoutMs, json || flag(ctx, 'quiet')) : await fetchStatus(control);

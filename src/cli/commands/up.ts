@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../../errors';
 import { copyFileIfMissing, fileExists, joinPath } from '../../io/files';
 import { KEY_FILE, ensureKeyFile } from '../../io/key-file';
+import { controlTokenPath, ensureControlToken, readControlToken } from '../../io/control-token';
 import { startServerChild, type ServerChild } from '../../io/child-servers';
 import { createArray, openArray } from '../../lsa/open-array';
 import { parseGcPolicy } from '../../lsa/gc-policy';
@@ -68,6 +69,9 @@ export const upCommand: Command = {
     await ensureArray(secondaryDir, false, gcPolicy, say);
     ensureKeyFile(joinPath(primaryDir, KEY_FILE));
     if (!fileExists(joinPath(secondaryDir, KEY_FILE))) copyFileIfMissing(joinPath(primaryDir, KEY_FILE), joinPath(secondaryDir, KEY_FILE));
+    const tokenFile = controlTokenPath(primaryDir);
+    if (ensureControlToken(tokenFile)) say(`created the control token ${tokenFile} (mode 0600)`);
+    const token = readControlToken(tokenFile);
     const cli = path.resolve(__dirname, '..', 'main.js');
     const common = ['--log-format', str(ctx, 'log-format'), '--log-level', str(ctx, 'log-level'), ...(gcPolicy ? ['--gc-policy', gcPolicy] : [])];
     const control = str(ctx, 'control');
@@ -103,7 +107,7 @@ export const upCommand: Command = {
         const early = await Promise.race([died.then((d) => d), new Promise<null>((r) => setTimeout(() => r(null), POLL_MS))]);
         if (early) break;
         try {
-          const s = await fetchStatus(control);
+          const s = await fetchStatus({ address: control, token });
           for (const v of s.volumes) outOfSync.set(v.volume, Math.max(outOfSync.get(v.volume) ?? 0, v.outOfSyncTracks));
           ready = s.volumes.length > 0 && s.volumes.every((v) => v.state === 'duplex');
           if (!ready) progress.update(doneShare(s, outOfSync), 1, [...new Set(s.volumes.map((v) => v.state))].join(', '));

@@ -9,14 +9,16 @@
 // last); quiesce the host first if the result must be exactly the snapshot. A restore that
 // fails half way leaves a mix: run it again.
 
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError, TimeoutError } from '../errors';
 import type { LsaEngine } from '../lsa/engine';
 import type { PrimaryReplicator } from '../replication/primary';
 import { RESTORE_CHUNK_BYTES_MAX, type RestoreChunk } from '../replication/restore-messages';
-import { RestoreReadError } from '../replication/restore-requests';
-import { isHoleEntry } from '../snapshot/snapshot-range';
+import { isHoleEntry } from './snapshot-range';
 import type { Logger } from '../util/log';
 import { volumeByName } from '../volume/volume';
+
+/** What of the remote copy a restore uses: reads of snapshot ranges from the secondary. */
+export type RestoreLink = Pick<PrimaryReplicator, 'readSnapshotRange'>;
 
 export interface RestoreResult {
   volume: string;
@@ -53,7 +55,7 @@ function expand(offset: number, length: number, c: RestoreChunk): { image: Buffe
   return { image, hole };
 }
 
-export async function restoreFromSecondary(engine: LsaEngine, rep: PrimaryReplicator, volume: string, name: string, timeoutMs: number, log: Logger): Promise<RestoreResult> {
+export async function restoreFromSecondary(engine: LsaEngine, rep: RestoreLink, volume: string, name: string, timeoutMs: number, log: Logger): Promise<RestoreResult> {
   const t0 = Date.now();
   const deadline = t0 + timeoutMs;
   const v = volumeByName(engine, volume);
@@ -65,7 +67,7 @@ export async function restoreFromSecondary(engine: LsaEngine, rep: PrimaryReplic
   // ahead while the previous range is written
   const read = (offset: number, seq: number | undefined): Promise<RestoreChunk> => {
     const left = deadline - Date.now();
-    if (left <= 0) return Promise.reject(new RestoreReadError(`the restore of ${volume} did not finish within ${timeoutMs} ms (${offset} of ${v.sizeBytes} bytes done); run it again with a longer --timeout`));
+    if (left <= 0) return Promise.reject(new TimeoutError(`the restore of ${volume} did not finish within ${timeoutMs} ms (${offset} of ${v.sizeBytes} bytes done); run it again with a longer --timeout`));
     return rep.readSnapshotRange({ volume, name, offset, length: Math.min(chunkBytes, v.sizeBytes - offset), ...(seq === undefined ? {} : { seq }) }, left);
   };
   const first = await read(0, undefined);
