@@ -14,6 +14,7 @@ import { createArray, openArray } from '../../lsa/open-array';
 import { parseGcPolicy } from '../../lsa/gc-policy';
 import { DEFAULT_CONTROL_PORT } from '../../control/http-api';
 import { optStr, str, type Command } from '../command';
+import { checkListeners } from '../listen-policy';
 import { fetchStatus, doneShare, POLL_MS } from '../pair-status';
 import { Progress } from '../progress';
 import { DEFAULT_REPLICA_PORT, DEFAULT_SECONDARY_NBD_PORT } from '../replication-setup';
@@ -65,6 +66,17 @@ export const upCommand: Command = {
     const secondaryDir = joinPath(root, 'secondary');
     const say = (s: string): void => void ctx.out.write(`lsa up: ${s}\n`);
     const gcPolicy = optStr(ctx, 'gc-policy');
+    const control = str(ctx, 'control');
+    const replicaPort = Number(str(ctx, 'replica-port'));
+    if (!Number.isInteger(replicaPort) || replicaPort < 1 || replicaPort > 65535) throw new InvalidArgumentError(`--replica-port must be a port number; got "${str(ctx, 'replica-port')}"`);
+    const secondaryNbd = parseListenAddress(str(ctx, 'secondary-nbd'));
+    if (nbd.port === 0 || secondaryNbd.port === 0) throw new InvalidArgumentError('lsa up needs fixed ports (it prints them in its guide); pick free ones instead of 0');
+    // lsa up is the quick start on one machine: it never listens beyond loopback
+    checkListeners([
+      { option: '--nbd', address: str(ctx, 'nbd'), exposes: 'every volume, read and write, with no credential' },
+      { option: '--control', address: control, exposes: 'the control API' },
+      { option: '--secondary-nbd', address: str(ctx, 'secondary-nbd'), exposes: 'the snapshots, read-only, with no credential' },
+    ], false, null, 'start the servers with lsa serve --allow-remote');
     await ensureArray(primaryDir, true, gcPolicy, say);
     await ensureArray(secondaryDir, false, gcPolicy, say);
     ensureKeyFile(joinPath(primaryDir, KEY_FILE));
@@ -74,11 +86,6 @@ export const upCommand: Command = {
     const token = readControlToken(tokenFile);
     const cli = path.resolve(__dirname, '..', 'main.js');
     const common = ['--log-format', str(ctx, 'log-format'), '--log-level', str(ctx, 'log-level'), ...(gcPolicy ? ['--gc-policy', gcPolicy] : [])];
-    const control = str(ctx, 'control');
-    const replicaPort = Number(str(ctx, 'replica-port'));
-    if (!Number.isInteger(replicaPort) || replicaPort < 1 || replicaPort > 65535) throw new InvalidArgumentError(`--replica-port must be a port number; got "${str(ctx, 'replica-port')}"`);
-    const secondaryNbd = parseListenAddress(str(ctx, 'secondary-nbd'));
-    if (nbd.port === 0 || secondaryNbd.port === 0) throw new InvalidArgumentError('lsa up needs fixed ports (it prints them in its guide); pick free ones instead of 0');
     const log = (line: string): void => void ctx.err.write(line + '\n');
     const secondary = startServerChild('secondary', cli, ['serve', '--dir', secondaryDir, '--replica-listen', `127.0.0.1:${replicaPort}`, '--nbd', `${secondaryNbd.host}:${secondaryNbd.port}`, ...common], log);
     const primary = startServerChild('primary', cli, [
