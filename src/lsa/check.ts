@@ -15,7 +15,9 @@ export type ProblemKind =
   | 'bad-record' | 'crc-mismatch' | 'wrong-record' | 'dangling-entry'
   | 'live-bytes' | 'trim-refs' | 'parity-mismatch' | 'read-error' | 'disk-failed' | 'lost'
   /** A data record whose CRC holds but whose payload is not one track (after decompression). */
-  | 'bad-payload';
+  | 'bad-payload'
+  /** A snapshot file that does not decode or does not fit the array (the command adds these). */
+  | 'bad-snapshot';
 
 export interface Problem {
   kind: ProblemKind;

@@ -13,11 +13,15 @@
 //                barrierSeq, createdAtMs, allocatedEntries}
 //   ...          zeros to a multiple of 8, then track count x 32-byte directory entries
 //                (docs/FORMAT.md, "Directory entry")
+//
+// Decoding checks the CRCs, then every header field and entry (snapshot-check.ts): a file
+// must agree with its name, its folder and the array's geometry, and point only inside it.
 
 import { crc32 } from 'node:zlib';
 import { CorruptionError } from '../errors';
 import type { Geometry } from '../array/geometry';
 import { ENTRY_BYTES, ENTRY_WORDS } from '../lsa/directory';
+import { checkSnapshotEntries, checkSnapshotHeader, type SnapshotExpectation } from './snapshot-check';
 
 export const SNAPSHOT_MAGIC = Buffer.from('LSASNAP1', 'ascii');
 export const SNAPSHOT_VERSION = 1;
@@ -54,7 +58,7 @@ export function encodeSnapshot(h: SnapshotHeader, words: Uint32Array, tracks: nu
   return [head, json, pad, Buffer.from(entries)];
 }
 
-export function decodeSnapshot(buf: Buffer, where: string): { header: SnapshotHeader; entries: Buffer; tracks: number } {
+export function decodeSnapshot(buf: Buffer, where: string, expect: SnapshotExpectation): { header: SnapshotHeader; entries: Buffer; tracks: number } {
   const bad = (why: string): never => {
     throw new CorruptionError(`snapshot ${where} is damaged: ${why}`, { path: where });
   };
@@ -65,16 +69,19 @@ export function decodeSnapshot(buf: Buffer, where: string): { header: SnapshotHe
   if (32 + n > buf.length) bad('header length past the end');
   const json = buf.subarray(32, 32 + n);
   if (crc32(json) !== buf.readUInt32LE(16)) bad('header CRC mismatch');
-  const tracks = Number(buf.readBigUInt64LE(24));
+  const tracksWide = buf.readBigUInt64LE(24);
   const start = 32 + n + ((8 - ((32 + n) % 8)) % 8);
   const entries = buf.subarray(start);
-  if (entries.length !== tracks * ENTRY_BYTES) bad(`${entries.length} bytes of entries for ${tracks} tracks`);
+  if (tracksWide * BigInt(ENTRY_BYTES) !== BigInt(entries.length)) bad(`${entries.length} bytes of entries for ${tracksWide} tracks`);
+  const tracks = Number(tracksWide);
   if (crc32(entries) !== buf.readUInt32LE(20)) bad('entries CRC mismatch');
-  let header: SnapshotHeader;
+  let raw: unknown;
   try {
-    header = JSON.parse(json.toString('utf8')) as SnapshotHeader;
+    raw = JSON.parse(json.toString('utf8'));
   } catch {
     return bad('header is not JSON');
   }
+  const header = checkSnapshotHeader(raw, tracks, expect, bad);
+  checkSnapshotEntries(entries, tracks, header, bad);
   return { header, entries, tracks };
 }

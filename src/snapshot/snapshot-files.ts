@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { NotFoundError } from '../errors';
 import { fileExists } from '../io/files';
 import { listNested, readWholeFile } from '../io/durable-files';
+import type { Layout } from '../array/geometry';
 import { VolumeDirectory } from '../lsa/directory';
 import { decodeSnapshot, type SnapshotHeader } from './snapshot-file';
 import { SNAPSHOT_DIR, SNAPSHOT_SUFFIX, snapshotPath } from './snapshot-store';
@@ -20,13 +21,15 @@ export interface SnapshotFileEntry {
   error: string | null;
 }
 
-export function listSnapshotFiles(arrayDir: string): SnapshotFileEntry[] {
+/** Every snapshot file of the array, each checked (against `layout`, the array's, when the
+ * caller has it open); a damaged one has `error` and no header. */
+export function listSnapshotFiles(arrayDir: string, layout?: Layout): SnapshotFileEntry[] {
   const out: SnapshotFileEntry[] = [];
   for (const f of listNested(path.join(arrayDir, SNAPSHOT_DIR), SNAPSHOT_SUFFIX)) {
     let header: SnapshotHeader | null = null;
     let error: string | null = null;
     try {
-      header = decodeSnapshot(readWholeFile(f.path), f.path).header;
+      header = decodeSnapshot(readWholeFile(f.path), f.path, { volume: f.folder, name: f.name, ...(layout ? { layout } : {}) }).header;
     } catch (err) {
       error = (err as Error).message;
     }
@@ -42,7 +45,7 @@ export function readSnapshotFile(arrayDir: string, volume: string, name: string)
     const names = listSnapshotFiles(arrayDir).filter((s) => s.volume === volume).map((s) => s.name);
     throw new NotFoundError(`no snapshot "${name}" of volume "${volume}" in ${arrayDir} (${names.length ? `there are: ${names.join(', ')}` : 'it has none'})`, { volume, name });
   }
-  const { header, entries, tracks } = decodeSnapshot(readWholeFile(p), p);
+  const { header, entries, tracks } = decodeSnapshot(readWholeFile(p), p, { volume, name });
   const dir = new VolumeDirectory(tracks, false);
   Buffer.from(dir.words.buffer, dir.words.byteOffset, entries.length).set(entries);
   return { header, dir };

@@ -5,20 +5,22 @@
 // it costs one directory copy, as in the seed.
 
 import * as path from 'node:path';
-import { AlreadyExistsError, InvalidArgumentError, LimitReachedError, NotFoundError } from '../errors';
+import { AlreadyExistsError, CorruptionError, InvalidArgumentError, LimitReachedError, NotFoundError } from '../errors';
 import { listNested, readWholeFile, removeDurable, removeLeftoverTemporaries, writeFileAtomic } from '../io/durable-files';
 import { recomputeAccounting } from '../lsa/accounting';
 import { ENTRY_WORDS, VolumeDirectory } from '../lsa/directory';
 import type { LsaEngine, RecordPins, VolumeState } from '../lsa/engine';
 import { isTrimLike } from '../lsa/record-format';
+import { VOLUME_NAME } from '../lsa/volumes';
 import type { SnapshotRequest, SnapshotResult } from '../replication/secondary';
 import type { Logger } from '../util/log';
 import { countAllocated, decodeSnapshot, encodeSnapshot, type SnapshotHeader } from './snapshot-file';
 import { SnapshotVolume } from './snapshot-volume';
+import { SNAPSHOT_NAME } from './snapshot-check';
 
 export const SNAPSHOT_DIR = 'snapshots';
 export const SNAPSHOT_SUFFIX = '.snap';
-export const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export { SNAPSHOT_NAME };
 /** The name a snapshot gets when the host names none; it replaces itself. */
 export const DEFAULT_SNAPSHOT_NAME = 'latest';
 /** Snapshots kept per volume unless --snapshots-max says otherwise: each pins the records it
@@ -34,7 +36,11 @@ export interface Snapshot {
   retired?: boolean;
 }
 
+/** Where a snapshot's file is. The names become path parts, so they are checked here too,
+ * whoever calls: "../x" never leaves the snapshots folder. */
 export function snapshotPath(arrayDir: string, volume: string, name: string): string {
+  if (!VOLUME_NAME.test(volume)) throw new InvalidArgumentError(`"${volume}" is not a volume name`, { volume });
+  if (!SNAPSHOT_NAME.test(name)) throw new InvalidArgumentError(`"${name}" is not a snapshot name`, { name });
   return path.join(arrayDir, SNAPSHOT_DIR, volume, `${name}${SNAPSHOT_SUFFIX}`);
 }
 
@@ -43,6 +49,8 @@ export class SnapshotStore implements RecordPins {
   /** Snapshots being replaced: they pin what they point at until `release` accounts for it. */
   private retiring = new Map<number, Snapshot[]>();
   private writing: Promise<void> = Promise.resolve();
+  /** Snapshot files that did not decode when the store opened (skipped). */
+  readonly damaged: { path: string; error: string }[] = [];
 
   private constructor(readonly engine: LsaEngine, readonly log: Logger, readonly snapshotsMax: number) {}
 
@@ -58,7 +66,17 @@ export class SnapshotStore implements RecordPins {
         log.warn('snapshot of a volume this array does not have; ignored', { path: f.path });
         continue;
       }
-      const { header, entries, tracks } = decodeSnapshot(readWholeFile(f.path), f.path);
+      let decoded: ReturnType<typeof decodeSnapshot>;
+      try {
+        decoded = decodeSnapshot(readWholeFile(f.path), f.path, { volume: f.folder, name: f.name, layout: engine.layout });
+      } catch (err) {
+        if (!(err instanceof CorruptionError)) throw err;
+        // one bad file must not keep the secondary (and its other snapshots) down
+        log.warn('damaged snapshot file skipped: not served, not pinned; lsa check reports it. Move it away or remove it', { path: f.path, error: err.message });
+        store.damaged.push({ path: f.path, error: err.message });
+        continue;
+      }
+      const { header, entries, tracks } = decoded;
       if (tracks !== v.tracks || header.volume !== v.row.name) {
         log.warn('snapshot does not fit its volume; ignored', { path: f.path, tracks, volumeTracks: v.tracks });
         continue;

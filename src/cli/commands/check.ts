@@ -1,7 +1,19 @@
-import { checkArray } from '../../lsa/check';
+import { checkArray, type CheckReport } from '../../lsa/check';
+import { listSnapshotFiles } from '../../snapshot/snapshot-files';
 import { openCommandArray } from '../open-command-array';
 import { DIR_OPTION, JSON_OPTION, QUIET_OPTION, flag, printJson, str, type Command } from '../command';
 import { Progress } from '../progress';
+
+/** Snapshot files that do not decode (the open skipped them): problems too, never repaired
+ * (the copy of a directory they held is gone; remove or move the file). */
+function addDamagedSnapshots(report: CheckReport, dir: string, layout: Parameters<typeof listSnapshotFiles>[1]): void {
+  for (const f of listSnapshotFiles(dir, layout)) {
+    if (f.error === null) continue;
+    report.ok = false;
+    report.unrepaired++;
+    report.problems.push({ kind: 'bad-snapshot', volume: f.volume, message: `${f.error}; it is not served: remove it or move it away` });
+  }
+}
 
 export const checkCommand: Command = {
   name: 'check',
@@ -19,6 +31,7 @@ export const checkCommand: Command = {
     const progress = new Progress('check', json || flag(ctx, 'quiet'));
     try {
       const report = await checkArray(engine, { repair: flag(ctx, 'repair'), onProgress: (d, t, w) => progress.update(d, t, w) });
+      addDamagedSnapshots(report, str(ctx, 'dir'), engine.layout);
       progress.done();
       if (json) printJson(ctx, report);
       else {

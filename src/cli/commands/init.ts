@@ -7,6 +7,7 @@ import { createArray } from '../../lsa/open-array';
 import { formatSize } from '../../util/size';
 import { DIR_OPTION, JSON_OPTION, flag, int, optSize, optStr, printJson, size, str, type Command } from '../command';
 import { describeEngine } from '../inspect/describe-array';
+import { checkVolumeName } from '../names';
 
 export const initCommand: Command = {
   name: 'init',
@@ -34,7 +35,7 @@ export const initCommand: Command = {
       trackBytes: size(ctx, 'track-size'),
     };
     const capacityBytes = optSize(ctx, 'capacity');
-    const volume = flag(ctx, 'no-volume') ? null : { name: optStr(ctx, 'volume') ?? 'vol0', capacityBytes, compress: optStr(ctx, 'compress') ?? 'none' };
+    const volume = flag(ctx, 'no-volume') ? null : { name: checkVolumeName(optStr(ctx, 'volume') ?? 'vol0'), capacityBytes, compress: optStr(ctx, 'compress') ?? 'none' };
     const policyText = optStr(ctx, 'gc-policy');
     const gcPolicy = policyText === undefined ? undefined : parseGcPolicy(policyText);
     const engine = await createArray(dir, { geometry, volume, gcPolicy });

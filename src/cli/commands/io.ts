@@ -6,6 +6,7 @@ import { openCommandArray } from '../open-command-array';
 import { volumeByName, type Volume } from '../../volume/volume';
 import { parseSize } from '../../util/size';
 import { DIR_OPTION, flag, optStr, size, str, type Command, type CommandContext } from '../command';
+import { volumeNameOf } from '../names';
 
 const CHUNK_BYTES = 1024 * 1024;
 
@@ -34,7 +35,7 @@ export const writeCommand: Command = {
     const offset = parseSize(str(ctx, 'offset'), '--offset');
     const engine = await openCommandArray(str(ctx, 'dir'));
     try {
-      const v = volumeByName(engine, str(ctx, 'volume'));
+      const v = volumeByName(engine, volumeNameOf(ctx));
       const fua = flag(ctx, 'fua');
       let written = 0;
       if (input === '-') {
@@ -78,7 +79,7 @@ export const readCommand: Command = {
     const offset = parseSize(str(ctx, 'offset'), '--offset');
     const engine = await openCommandArray(str(ctx, 'dir'));
     try {
-      const v = volumeByName(engine, str(ctx, 'volume'));
+      const v = volumeByName(engine, volumeNameOf(ctx));
       const length = optStr(ctx, 'length') !== undefined ? size(ctx, 'length') : Math.max(0, v.sizeBytes - offset);
       if (offset < 0 || offset + length > v.sizeBytes) {
         throw new InvalidArgumentError(`bytes ${offset}..${offset + length - 1} are outside volume ${v.name} (${v.sizeBytes} bytes)`);
@@ -117,7 +118,7 @@ export const trimCommand: Command = {
     const length = size(ctx, 'length');
     const engine = await openCommandArray(str(ctx, 'dir'));
     try {
-      const v = volumeByName(engine, str(ctx, 'volume'));
+      const v = volumeByName(engine, volumeNameOf(ctx));
       checkRange(v, offset, length);
       await v.trim(offset, length);
       await v.flush();

@@ -3,6 +3,7 @@
 
 import { JSON_OPTION, flag, printJson, str, type Command } from '../command';
 import { SECONDARY_DIR_OPTION, withSnapshots } from '../snapshot-array';
+import { snapshotNameOf, volumeNameOf } from '../names';
 
 export const snapshotDeleteCommand: Command = {
   name: 'snapshot delete',
@@ -16,8 +17,8 @@ export const snapshotDeleteCommand: Command = {
   },
   async run(ctx) {
     const dir = str(ctx, 'dir');
-    const volume = str(ctx, 'volume');
-    const name = str(ctx, 'name');
+    const volume = volumeNameOf(ctx);
+    const name = snapshotNameOf(ctx);
     return withSnapshots(ctx, dir, 'Stop that server (SIGTERM), delete, then start it again.', async (_engine, store) => {
       await store.delete(volume, name);
       if (flag(ctx, 'json')) printJson(ctx, { volume, name, deleted: true });

@@ -11,6 +11,7 @@ import type { VolumeDirectory } from '../../lsa/directory';
 import { formatApprox } from '../../util/size';
 import { JSON_OPTION, flag, printJson, str, type Command } from '../command';
 import { SECONDARY_DIR_OPTION } from '../snapshot-array';
+import { checkSnapshotName, volumeNameOf } from '../names';
 
 export const snapshotDiffCommand: Command = {
   name: 'snapshot diff',
@@ -25,8 +26,8 @@ export const snapshotDiffCommand: Command = {
   details: 'A track rewritten with the same bytes counts as changed: ranges may be larger than the bytes that differ, never smaller.\n--json prints [{offset, length}, ...].',
   async run(ctx) {
     const dir = str(ctx, 'dir');
-    const volume = str(ctx, 'volume');
-    const names = (ctx.values.name as string[] | undefined) ?? [];
+    const volume = volumeNameOf(ctx);
+    const names = ((ctx.values.name as string[] | undefined) ?? []).map((n) => checkSnapshotName(n));
     if (names.length < 1 || names.length > 2) throw new InvalidArgumentError('name one snapshot (compared with the volume now) or two: --name A [--name B]');
     const a = readSnapshotFile(dir, volume, names[0]);
     let other: VolumeDirectory;

@@ -8,6 +8,7 @@ import { JSON_OPTION, QUIET_OPTION, flag, printJson, str, type Command } from '.
 import { Progress } from '../progress';
 import { DEFAULT_SECONDARY_NBD_PORT } from '../replication-setup';
 import { SECONDARY_DIR_OPTION, withSnapshots } from '../snapshot-array';
+import { snapshotNameOf, volumeNameOf } from '../names';
 
 export const snapshotExportCommand: Command = {
   name: 'snapshot export',
@@ -24,8 +25,8 @@ export const snapshotExportCommand: Command = {
   details: `While lsa serve holds the secondary, read the snapshot over NBD instead:\n  qemu-img convert -f raw -O raw nbd://127.0.0.1:${DEFAULT_SECONDARY_NBD_PORT}/VOLUME@NAME FILE`,
   async run(ctx) {
     const dir = str(ctx, 'dir');
-    const volume = str(ctx, 'volume');
-    const name = str(ctx, 'name');
+    const volume = volumeNameOf(ctx);
+    const name = snapshotNameOf(ctx);
     const outPath = str(ctx, 'out');
     const instead = `Read the snapshot from that server over NBD instead:\n  qemu-img convert -f raw -O raw nbd://127.0.0.1:${DEFAULT_SECONDARY_NBD_PORT}/${volume}@${name} ${outPath}\n(use the server's --nbd port if it is not ${DEFAULT_SECONDARY_NBD_PORT}), or stop the server first.`;
     return withSnapshots(ctx, dir, instead, async (engine, store) => {

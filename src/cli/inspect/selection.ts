@@ -11,6 +11,7 @@ import { describeArray } from './describe-array';
 import { describeSegment, parseSegmentArg, renderSegmentText } from './segment-report';
 import { renderSvg } from './svg-picture';
 import { locateTrack, renderTrackText, resolveTrack, resolveVolume } from './track-report';
+import { checkVolumeName } from '../names';
 
 export type Selection =
   | { kind: 'array' }
@@ -20,7 +21,8 @@ export type Selection =
 
 export function selectionFrom(ctx: CommandContext): Selection {
   const segment = optStr(ctx, 'segment');
-  const volume = optStr(ctx, 'volume');
+  const volumeText = optStr(ctx, 'volume');
+  const volume = volumeText === undefined ? undefined : checkVolumeName(volumeText);
   const track = optStr(ctx, 'track');
   const offset = optStr(ctx, 'offset');
   const svg = optStr(ctx, 'svg');
