@@ -14,7 +14,7 @@
 // send its whole request (the answer may take as long as the work: a restore runs for minutes).
 
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { NotFoundError } from '../errors';
 import type { PrimarySnapshots } from '../snapshot/primary-snapshots';
 import type { Logger } from '../util/log';
@@ -28,6 +28,12 @@ export const CONTROL_HEADERS_TIMEOUT_MS = 5_000;
 export const CONTROL_REQUEST_TIMEOUT_MS = 10_000;
 /** How often the server looks for connections past those deadlines. */
 const CONNECTIONS_CHECK_MS = 1_000;
+
+/** The status line for a request the HTTP parser refused (or that came too slowly). */
+function clientErrorReply(code: string | undefined): string {
+  const status = code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  return `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`;
+}
 
 export interface ControlApiOptions {
   host: string;
@@ -53,10 +59,12 @@ export class ControlApi {
     }, (req, res) => this.serve(req, res));
     server.maxConnections = CONTROL_CONNECTIONS_MAX;
     server.on('drop', (d?: { remoteAddress?: string }) => this.opts.log.debug('too many control connections; one closed', { client: d?.remoteAddress ?? null, limit: CONTROL_CONNECTIONS_MAX }));
-    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       this.opts.log.debug('control client error', { error: err.code ?? err.message });
-      if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-      else socket.destroy();
+      // destroyed, not ended: a client that never reads (slowloris) would hold a half-closed
+      // socket for ever
+      if (socket.writable && socket.bytesWritten === 0 && err.code !== 'ECONNRESET') socket.write(clientErrorReply(err.code));
+      socket.destroy();
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
