@@ -3,9 +3,11 @@
 // their 64-bit fields without BigInt and refuse values past 2^53.
 
 import { expect } from 'chai';
+import * as CRC32 from 'crc-32';
+import { crc32 } from 'node:zlib';
 import { ProtocolError } from '../../src/errors';
 import { FrameBatch, BATCH_BUFFER_BYTES } from '../../src/replication/frame-batch';
-import { FRAME_PAYLOAD_MAX, FrameReader, encodeFrame, type Frame } from '../../src/replication/frame';
+import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_MAX, FrameReader, encodeFrame, type Frame } from '../../src/replication/frame';
 import { MSG, decodeUpdate, encodeUpdateHeader } from '../../src/replication/messages';
 import { Prng } from '../../src/util/prng';
 import { seedFrom } from '../support/tmp';
@@ -93,5 +95,20 @@ describe('replication frames', () => {
     const bad = Buffer.from(p);
     bad.writeUInt32LE(2 ** 21, 28); // seq >= 2^53
     expect(() => decodeUpdate(bad, 4096)).to.throw(ProtocolError, /impossible/);
+  });
+
+  it('frame CRCs agree with an independent CRC-32 (the crc-32 package), as does zlib.crc32 itself', () => {
+    const seed = seedFrom(0xc3c3);
+    const rng = new Prng(seed);
+    const independent = (b: Uint8Array, seedCrc?: number): number => CRC32.buf(b, seedCrc) >>> 0;
+    for (let i = 0; i < 200; i++) {
+      const payload = bytes(rng, i < 3 ? i : rng.int(70_000));
+      expect(crc32(payload), `seed ${seed}: zlib.crc32 of ${payload.length} bytes`).to.equal(independent(payload));
+      const frame = encodeFrame(MSG.UPDATE, 1 + rng.int(1_000_000), payload);
+      // the CRC covers the header with its own field as zeros, then the payload
+      const covered = Buffer.concat([frame.subarray(0, 16), Buffer.alloc(4), frame.subarray(FRAME_HEADER_BYTES)]);
+      expect(frame.readUInt32BE(16), `seed ${seed}: frame ${i}`).to.equal(independent(covered));
+      expect(frame.readUInt32BE(16)).to.equal(independent(payload, CRC32.buf(covered.subarray(0, FRAME_HEADER_BYTES))));
+    }
   });
 });
