@@ -12,8 +12,10 @@ export interface ServerChild {
 
 export function startServerChild(name: string, script: string, args: string[], onLine: (line: string) => void): ServerChild {
   // stdin stays open as a lifeline: if this process dies, even by SIGKILL, the child sees its
-  // stdin end and shuts down cleanly (serve --exit-with-parent)
-  const child: ChildProcess = spawn(process.execPath, [script, ...args, '--exit-with-parent'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // stdin end and shuts down cleanly (serve --exit-with-parent). Its own process group: a
+  // Ctrl-C in the terminal reaches only this process, which stops the children in order
+  // (otherwise each got SIGINT from the terminal and then SIGTERM from us, "again": unclean)
+  const child: ChildProcess = spawn(process.execPath, [script, ...args, '--exit-with-parent'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let partial = '';
   const relay = (chunk: Buffer): void => {
     const lines = (partial + chunk.toString('utf8')).split('\n');

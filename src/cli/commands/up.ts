@@ -1,5 +1,6 @@
 // lsa up (what `npm start` runs): the whole system on this machine. On first run it creates
-// ./volumes/primary (a 1 GiB volume vol0) and ./volumes/secondary with one replication key,
+// ./volumes/primary (a 1 GiB volume vol0) and ./volumes/secondary with one replication key
+// and the primary's control token,
 // then starts the secondary and the primary as two processes, waits until the pair is
 // duplex, and prints how to use it. Ctrl-C stops both cleanly (primary first). Run again, it
 // reuses the volumes.
@@ -13,7 +14,7 @@ import { startServerChild, type ServerChild } from '../../io/child-servers';
 import { createArray, openArray } from '../../lsa/open-array';
 import { parseGcPolicy } from '../../lsa/gc-policy';
 import { DEFAULT_CONTROL_PORT } from '../../control/http-api';
-import { optStr, str, type Command } from '../command';
+import { DEFAULT_DIR, optStr, str, type Command } from '../command';
 import { checkListeners } from '../listen-policy';
 import { fetchStatus, doneShare, POLL_MS } from '../pair-status';
 import { Progress } from '../progress';
@@ -43,6 +44,58 @@ async function ensureArray(dir: string, volume: boolean, gcPolicy: string | unde
   say(`created ${dir}${volume ? ` with volume ${FIRST_VOLUME} (1GiB)` : ' (volumes come from the primary)'}`);
 }
 
+interface GuideFacts {
+  primaryDir: string;
+  secondaryDir: string;
+  mode: string;
+  nbd: { host: string; port: number };
+  secondaryNbd: { host: string; port: number };
+  control: string;
+  tokenFile: string;
+}
+
+/** Quoted for a POSIX shell when it needs to be. */
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The CLI as a shell in this folder reaches it: ./bin/lsa at the top of the repository (where
+ * npm start runs; `npx lsa` would make npm install the project into its own cache first). */
+function lsaCommand(): string {
+  const bin = path.resolve(__dirname, '..', '..', '..', '..', 'bin', 'lsa');
+  const rel = path.relative(process.cwd(), bin);
+  return shellWord(rel.startsWith('..') || path.isAbsolute(rel) ? bin : `./${rel}`);
+}
+
+/** What to do next: every line is a command that works pasted as printed into a shell in the
+ * folder lsa up ran in, with what it does after a #. The CLI finds the control token through
+ * --dir, whose default is the primary's folder of a default lsa up. */
+function guide(f: GuideFacts): string {
+  const lsa = lsaCommand();
+  const uri = nbdUri(f.nbd.host, f.nbd.port, FIRST_VOLUME);
+  const dirArg = path.resolve(f.primaryDir) === path.resolve(DEFAULT_DIR) ? '' : ` --dir ${shellWord(f.primaryDir)}`;
+  const controlArg = f.control === `127.0.0.1:${DEFAULT_CONTROL_PORT}` ? '' : ` --control ${f.control}`;
+  const snap = nbdUri(f.secondaryNbd.host, f.secondaryNbd.port, `${FIRST_VOLUME}@latest`).replace('%40', '@');
+  const lines: [string, string][] = [
+    [`qemu-io -f raw ${uri} -c 'write -P 0xab 0 1M' -c 'read -P 0xab 0 1M'`, 'write and read'],
+    [`qemu-img convert -n -f raw -O raw disk.img ${uri}`, 'copy a raw image of yours (up to 1GiB) in'],
+    [`mkdir -p /tmp/vol0 && nbdfuse /tmp/vol0 ${uri} &`, 'the volume as the file /tmp/vol0/nbd (losetup and mount it)'],
+    [`${lsa} status${dirArg}${controlArg}`, `pair state and lag; the CLI sends the token in ${f.tokenFile}`],
+    [`${lsa} snapshot create --volume vol0 --wait${dirArg}${controlArg}`, 'taken on the secondary; the primary never pauses'],
+    [`qemu-img convert -f raw -O raw ${snap} snap.img`, 'read the snapshot back'],
+    [`curl -s -H "Authorization: Bearer $(cat ${shellWord(f.tokenFile)})" http://${f.control}/status`, 'the control API itself'],
+    [`${lsa} inspect --dir ${shellWord(f.primaryDir)} --svg array.svg`, `look inside (lsa check --dir ${f.primaryDir} once stopped)`],
+  ];
+  return [
+    '',
+    `lsa up: primary ${f.primaryDir} and secondary ${f.secondaryDir} are duplex (${f.mode} remote copy).`,
+    'Paste any of these lines into a shell in this folder:',
+    ...lines.flatMap(([cmd, what]) => [`  # ${what}`, `  ${cmd}`]),
+    '  # Ctrl-C here stops both cleanly.',
+    '',
+  ].join('\n');
+}
+
 export const upCommand: Command = {
   name: 'up',
   summary: 'start everything: a primary and a secondary (created on first run), paired, vol0 over NBD on 127.0.0.1:10809',
@@ -58,7 +111,12 @@ export const upCommand: Command = {
     'log-format': LOG_FORMAT_OPTION,
     'log-level': LOG_LEVEL_OPTION,
   },
-  details: 'Ports: NBD 10809 (primary), control 10810, replication 10811, secondary NBD 10812 (snapshots VOLUME@NAME).',
+  details: [
+    'Ports: NBD 10809 (primary), control 10810, replication 10811, secondary NBD 10812 (snapshots VOLUME@NAME).',
+    'Every address stays on loopback (lsa serve --allow-remote is the way to expose one). The control API',
+    'needs DIR/primary/control.token (created here, mode 0600); lsa status and lsa snapshot read it with',
+    '--dir DIR/primary, which is their default for the default DIR.',
+  ].join('\n'),
   async run(ctx) {
     const root = str(ctx, 'dir');
     const nbd = parseListenAddress(str(ctx, 'nbd'));
@@ -124,20 +182,7 @@ export const upCommand: Command = {
       }
       progress.done();
       if (ready) {
-        const uri = nbdUri(nbd.host, nbd.port, FIRST_VOLUME);
-        ctx.out.write([
-          '',
-          `lsa up: primary ${primaryDir} and secondary ${secondaryDir} are duplex (${str(ctx, 'mode')} remote copy)`,
-          `  write and read:   qemu-io -f raw ${uri} -c 'write -P 0xab 0 1M' -c 'read -P 0xab 0 1M'`,
-          `  copy an image in: qemu-img convert -n -f raw -O raw disk.img ${uri}`,
-          `  mount ext4:       mkdir -p /tmp/vol0 && nbdfuse /tmp/vol0 ${uri} &   (then losetup + mount /tmp/vol0/nbd)`,
-          `  pair status:      lsa status --control ${control}    (GET http://${control}/status)`,
-          '  snapshot:         lsa snapshot create --volume vol0 --wait',
-          `  read it:          qemu-img convert -f raw -O raw nbd://${secondaryNbd.host}:${secondaryNbd.port}/vol0@latest snap.img`,
-          `  look inside:      lsa inspect --dir ${primaryDir} [--svg array.svg]     lsa check --dir ${primaryDir} (when stopped)`,
-          '  Ctrl-C stops both cleanly.',
-          '',
-        ].join('\n'));
+        ctx.out.write(guide({ primaryDir, secondaryDir, mode: str(ctx, 'mode'), nbd, control, secondaryNbd, tokenFile }));
       } else if (!stopping) {
         say('the pair did not come up; stopping (see the log lines above)');
         await stopAll();
