@@ -83,7 +83,7 @@ export function readSecretFile(path: string, kind: SecretKind): Buffer {
   if (!/^[0-9a-fA-F]*$/.test(text)) throw new InvalidArgumentError(`${kind.what} ${path} is not hex (one line of 0-9, a-f)`, { path });
   if (text.length % 2 !== 0) throw new InvalidArgumentError(`${kind.what} ${path} has an odd number of hex digits (${text.length}); a byte takes two`, { path });
   if (text.length < 2 * SECRET_BYTES_MIN) {
-    throw new InvalidArgumentError(`${kind.what} ${path} holds ${text.length / 2} bytes; at least ${SECRET_BYTES_MIN} are needed (a new one: head -c ${SECRET_BYTES} /dev/urandom | xxd -p -c ${SECRET_BYTES})`, { path });
+    throw new InvalidArgumentError(`${kind.what} ${path} holds ${text.length / 2} bytes; at least ${SECRET_BYTES_MIN} are needed (a new one: od -An -tx1 -N${SECRET_BYTES} /dev/urandom | tr -d ' \\n' > FILE; see docs/SECURITY.md)`, { path });
   }
   return Buffer.from(text, 'hex');
 }
