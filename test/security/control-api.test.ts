@@ -24,9 +24,15 @@ describe('security: the control API', function () {
 
   before(async () => {
     t = tmpDir();
-    pair = await Pair.start(path.join(t.dir, 'pair'), [['vol0', 16 * MiB]], 'sync', undefined, { primary: ['--snapshots-max', String(SNAPSHOTS_MAX)] });
+    pair = await Pair.start(path.join(t.dir, 'pair'), [['vol0', 16 * MiB]], 'sync', undefined, { primary: ['--snapshots-max', String(SNAPSHOTS_MAX), '--log-level', 'debug'] });
     token = controlToken(pair.primaryDir);
     await pair.waitDuplex();
+  });
+
+  it('an array made without a token (before tokens existed) gets one from lsa serve --control, 0600, with an info line', () => {
+    expect(pair!.primary!.log).to.match(/ info .*created the control token .*path=\S*control\.token/);
+    expect(fs.statSync(path.join(pair!.primaryDir, 'control.token')).mode & 0o777).to.equal(0o600);
+    expect(token).to.match(/^[0-9a-f]{64}$/);
   });
 
   after(async () => {
@@ -163,5 +169,20 @@ describe('security: the control API', function () {
     const wrong = await lsa(['status', '--control', pair!.control, '--token-file', copy]);
     expect(wrong.code, 'LSA_UNAUTHORIZED').to.equal(77);
     expect(wrong.stderr).to.match(/lsa status: status: a wrong credential/);
+  });
+
+  it('a client that goes away before the answer is logged at debug, and the server carries on', async () => {
+    const secondaryPid = pair!.secondary!.child.pid!;
+    process.kill(secondaryPid, 'SIGSTOP'); // the completion cannot come while it is stopped
+    try {
+      const gone = rawRequest(port(), { method: 'POST', path: '/volumes/vol0/snapshots', headers: { ...json, ...bearer(token) }, body: JSON.stringify({ name: 'slow', timeoutMs: 3000 }), timeoutMs: 500 });
+      await gone.then(() => expect.fail('answered while the secondary was stopped'), (err: Error) => expect(err.message).to.match(/timed out/));
+      await pair!.primary!.waitFor(/ debug .*control client went away before the answer/, 10_000);
+    } finally {
+      process.kill(secondaryPid, 'SIGCONT');
+    }
+    await pair!.waitDuplex();
+    const ok = await rawRequest(port(), { method: 'GET', path: '/status', headers: bearer(token) });
+    expect(ok.status).to.equal(200);
   });
 });
