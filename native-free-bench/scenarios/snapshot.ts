@@ -67,7 +67,7 @@ async function writePhase(ctx: ScenarioContext, pair: BenchPair, v: Volume, p: S
       if (stop) return;
       next += everyMs;
       const t0 = nowMs();
-      const r = await pair.post('/volumes/lat/snapshots', { name: 'bench', wait: true, timeoutMs: 60_000 });
+      const r = await pair.post('/volumes/lat/snapshots', { name: 'bench', replace: true, wait: true, timeoutMs: 60_000 });
       if (r.status !== 201) snapshotError = `snapshot refused (${r.status}): ${String(r.json.error)}`;
       snapshotMs.push(nowMs() - t0);
     }
@@ -97,7 +97,7 @@ async function snapshotTimes(pair: BenchPair, volume: string, times: number): Pr
   let entries = 0;
   for (let i = 0; i < times; i++) {
     const t0 = nowMs();
-    const r = await pair.post(`/volumes/${volume}/snapshots`, { name: 'bench', wait: true, timeoutMs: 600_000 });
+    const r = await pair.post(`/volumes/${volume}/snapshots`, { name: 'bench', replace: true, wait: true, timeoutMs: 600_000 });
     ms.push(nowMs() - t0);
     if (r.status !== 201) throw new Error(`snapshot of ${volume} refused (${r.status}): ${String(r.json.error)}`);
     secondaryMs.push(Number(r.json.durationMs));
