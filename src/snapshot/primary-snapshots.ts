@@ -106,14 +106,11 @@ export class PrimarySnapshots {
     const barrier = e.nextSeq - 1;
     // the request goes out now, in the same instant: every COMMIT the secondary sees after it
     // comes later in the stream, so it freezes before applying anything past the barrier
-    let relayed: Promise<Record<string, unknown>>;
-    try {
-      relayed = link.relaySnapshot(names, name, barrier, Math.max(1, deadline - this.clock.nowMs()), {
-        replace: ask.replace, snapshotsMax: this.opts.snapshotsMax ?? SNAPSHOTS_MAX_DEFAULT,
-      });
-    } catch (err) {
-      throw new UnavailableError(`the snapshot was not relayed: ${(err as Error).message}`);
-    }
+    // (a link that dropped meanwhile refuses at once: an answer like the others, never a
+    // rejection left unhandled while the flush runs)
+    const relayed = link.relaySnapshot(names, name, barrier, Math.max(1, deadline - this.clock.nowMs()), {
+      replace: ask.replace, snapshotsMax: this.opts.snapshotsMax ?? SNAPSHOTS_MAX_DEFAULT,
+    }).catch((err: unknown): Record<string, unknown> => ({ error: `the snapshot was not relayed: ${(err as Error).message}`, code: 'LSA_UNAVAILABLE' }));
     await e.flush();
     const result = await relayed;
     if (typeof result.error === 'string') {

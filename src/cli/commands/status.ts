@@ -39,6 +39,10 @@ export const statusCommand: Command = {
     json: JSON_OPTION,
     quiet: QUIET_OPTION,
   },
+  details: [
+    'The control API needs the primary\'s token: it is read from DIR/control.token (--dir, by default',
+    './volumes/primary: where npm start puts it) or --token-file. Exit 66 without one, 77 when it is wrong.',
+  ].join('\n'),
   async run(ctx) {
     const control = controlTarget(ctx);
     const timeoutMs = parseDurationMs(str(ctx, 'timeout'), '--timeout');
