@@ -2,12 +2,14 @@
 // primary's host writes wait for RECEIVED, so an UPDATE that arrives ends the wait at once; an
 // async primary waits for nothing, so its updates are committed in larger groups.
 
+import type { Timers } from '../io/timers';
+
 /** What the waits look at, and how a stored UPDATE ends them early. */
 export interface AckState {
   /** UPDATE payload bytes stored in this session, and how many of them a flush covered. */
   storedBytes: number;
   durableBytes: number;
-  /** When the last UPDATE was stored (Date.now()). */
+  /** When the last UPDATE was stored (timers.nowMs()). */
   lastUpdateMs: number;
   /** Ends the wait in progress (set while one runs). */
   wakeAck: (() => void) | null;
@@ -27,14 +29,14 @@ export const ASYNC_ACK_BYTES = 16 * 1024 * 1024;
 export const ASYNC_QUIET_MS = 100;
 
 /** Waits `ms` before a flush, or less: an UPDATE that arrives ends the wait (sync). */
-export function ackDelay(s: AckState, ms: number): Promise<void> {
+export function ackDelay(timers: Timers, s: AckState, ms: number): Promise<void> {
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
+    const cancel = timers.after(ms, () => {
       s.wakeAck = null;
       resolve();
-    }, ms);
+    });
     s.wakeAck = () => {
-      clearTimeout(timer);
+      cancel();
       s.wakeAck = null;
       resolve();
     };
@@ -44,21 +46,21 @@ export function ackDelay(s: AckState, ms: number): Promise<void> {
 /** Before a flush for an async primary: until ASYNC_ACK_BYTES arrived (store ends the wait),
  * the UPDATEs paused for ASYNC_QUIET_MS, or ASYNC_ACK_DELAY_MS passed. UPDATEs only note
  * their time; the timer looks at it when it fires. */
-export function asyncAckDelay(s: AckState): Promise<void> {
-  const beganMs = Date.now();
+export function asyncAckDelay(timers: Timers, s: AckState): Promise<void> {
+  const beganMs = timers.nowMs();
   return new Promise<void>((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
+    let cancel = (): void => undefined;
     const done = (): void => {
-      clearTimeout(timer);
+      cancel();
       s.wakeAck = null;
       resolve();
     };
     const check = (): void => {
-      const now = Date.now();
+      const now = timers.nowMs();
       const quietMs = now - s.lastUpdateMs;
       const waitedMs = now - beganMs;
       if (s.storedBytes - s.durableBytes >= ASYNC_ACK_BYTES || quietMs >= ASYNC_QUIET_MS || waitedMs >= ASYNC_ACK_DELAY_MS) return done();
-      timer = setTimeout(check, Math.min(ASYNC_QUIET_MS - quietMs, ASYNC_ACK_DELAY_MS - waitedMs));
+      cancel = timers.after(Math.min(ASYNC_QUIET_MS - quietMs, ASYNC_ACK_DELAY_MS - waitedMs), check);
     };
     s.wakeAck = done;
     check();

@@ -6,8 +6,9 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const NONCE_BYTES = 32;
 
-export function newNonce(): string {
-  return randomBytes(NONCE_BYTES).toString('hex');
+/** A fresh nonce as hex; `random` is injected by simulations (default crypto.randomBytes). */
+export function newNonce(random: (bytes: number) => Buffer = randomBytes): string {
+  return random(NONCE_BYTES).toString('hex');
 }
 
 export function proof(key: Buffer, role: 'primary' | 'secondary', primaryNonce: string, secondaryNonce: string): string {

@@ -1,8 +1,10 @@
-// A TCP connection that speaks frames: numbers outgoing frames, reassembles and validates
-// incoming ones, and turns anything malformed into one close with a reason.
+// A byte stream (src/io/transport.ts: TCP, TLS or the in-memory network) that speaks frames:
+// numbers outgoing frames, reassembles and validates incoming ones, and turns anything
+// malformed into one close with a reason.
 
-import type { Socket } from 'node:net';
 import { ProtocolError } from '../errors';
+import type { Timers } from '../io/timers';
+import type { ByteStream } from '../io/transport';
 import { FrameBatch } from './frame-batch';
 import { FrameReader, type Frame } from './frame';
 import { MSG, decodeJson, encodeJson } from './messages';
@@ -29,48 +31,57 @@ export class FramedSocket {
    * loop: a burst of host writes leaves in one write system call). */
   private outbox = new FrameBatch();
   private outboxScheduled = false;
+  /** The stream itself said it is closed: nothing more can be written to it. */
+  private streamClosed = false;
   closeReason = '';
-  /** When the last valid frame arrived (Date.now()); the primary's silence check reads it. */
-  lastHeardMs = Date.now();
+  /** When the last valid frame arrived; the primary's silence check reads it. */
+  lastHeardMs: number;
   /** When the last frame was sent; the primary sends a heartbeat when the link is idle. */
-  lastSentMs = Date.now();
+  lastSentMs: number;
 
-  constructor(readonly socket: Socket, private onFrame: (f: Frame) => void | Promise<void>, private onClose: (reason: string) => void) {
-    socket.setNoDelay(true);
-    socket.on('data', (data: Buffer) => {
-      if (this.closed) return;
-      let frames: Frame[];
-      try {
-        frames = this.reader.push(data);
-      } catch (err) {
-        // the damage is in what the peer sent; our direction still works, so say why
-        this.fail(err instanceof ProtocolError ? err : new ProtocolError(String(err)));
+  constructor(readonly stream: ByteStream, private readonly timers: Timers, private onFrame: (f: Frame) => void | Promise<void>, private onClose: (reason: string) => void) {
+    this.lastHeardMs = timers.nowMs();
+    this.lastSentMs = this.lastHeardMs;
+    stream.attach({
+      data: (data) => this.onData(data),
+      drain: () => this.wakeDrain(),
+      close: (reason) => {
+        this.streamClosed = true;
+        this.close(reason);
+      },
+    });
+  }
+
+  private onData(data: Buffer): void {
+    if (this.closed) return;
+    let frames: Frame[];
+    try {
+      frames = this.reader.push(data);
+    } catch (err) {
+      // the damage is in what the peer sent; our direction still works, so say why
+      this.fail(err instanceof ProtocolError ? err : new ProtocolError(String(err)));
+      return;
+    }
+    if (frames.length > 0) this.lastHeardMs = this.timers.nowMs();
+    for (const f of frames) {
+      if (f.type === MSG.ERROR) {
+        let msg = 'peer reported an error';
+        try {
+          msg = decodeJson<{ message: string }>(f.payload, 'ERROR', { message: 'string' }).message;
+        } catch {
+          // keep the generic message
+        }
+        this.close(`peer: ${msg}`);
         return;
       }
-      if (frames.length > 0) this.lastHeardMs = Date.now();
-      for (const f of frames) {
-        if (f.type === MSG.ERROR) {
-          let msg = 'peer reported an error';
-          try {
-            msg = decodeJson<{ message: string }>(f.payload, 'ERROR', { message: 'string' }).message;
-          } catch {
-            // keep the generic message
-          }
-          this.close(`peer: ${msg}`);
-          return;
-        }
-        this.inboxBytes += f.payload.length;
-        this.inbox.push(f);
-      }
-      if (!this.handling) void this.handleInbox();
-      if (!this.paused && this.inboxBytes > RECEIVE_QUEUE_HIGH_BYTES) {
-        this.paused = true;
-        socket.pause();
-      }
-    });
-    socket.on('drain', () => this.wakeDrain());
-    socket.on('error', (err) => this.close(err.message));
-    socket.on('close', () => this.close('connection closed'));
+      this.inboxBytes += f.payload.length;
+      this.inbox.push(f);
+    }
+    if (!this.handling) void this.handleInbox();
+    if (!this.paused && this.inboxBytes > RECEIVE_QUEUE_HIGH_BYTES) {
+      this.paused = true;
+      this.stream.pause();
+    }
   }
 
   private async handleInbox(): Promise<void> {
@@ -100,7 +111,7 @@ export class FramedSocket {
     this.inboxBytes -= bytes;
     if (this.paused && this.inboxBytes <= RECEIVE_QUEUE_HIGH_BYTES / 2) {
       this.paused = false;
-      if (!this.closed) this.socket.resume();
+      if (!this.closed) this.stream.resume();
     }
   }
 
@@ -122,11 +133,11 @@ export class FramedSocket {
   sendParts(type: number, parts: readonly Buffer[]): boolean {
     if (this.closed) return false;
     this.sent++;
-    this.lastSentMs = Date.now();
+    this.lastSentMs = this.timers.nowMs();
     this.outbox.add(type, this.sent, parts);
     if (!this.outboxScheduled) {
       this.outboxScheduled = true;
-      setImmediate(() => this.writeOutbox());
+      this.timers.after(0, () => this.writeOutbox());
     }
     return true;
   }
@@ -138,19 +149,14 @@ export class FramedSocket {
   /** Bytes sent and not yet taken by the peer's side of the connection: what the lag bound and
    * `drained` measure. */
   get queuedBytes(): number {
-    return this.socket.writableLength + this.outbox.bytes;
+    return this.stream.queuedBytes + this.outbox.bytes;
   }
 
   private writeOutbox(): void {
     this.outboxScheduled = false;
     const bufs = this.outbox.take();
-    if (bufs.length === 0 || this.socket.destroyed) return;
-    if (bufs.length === 1) this.socket.write(bufs[0]);
-    else {
-      this.socket.cork();
-      for (const b of bufs) this.socket.write(b);
-      this.socket.uncork();
-    }
+    if (bufs.length === 0 || this.streamClosed) return;
+    this.stream.write(bufs);
     // waiters re-check: the socket may already hold less than their limit
     this.wakeDrain();
   }
@@ -180,8 +186,7 @@ export class FramedSocket {
     this.closed = true;
     this.closeReason = reason;
     this.wakeDrain();
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.stream.end();
     this.onClose(reason);
   }
 }

@@ -12,8 +12,10 @@
 // async (completes after the local commit; shipping runs behind, bounded by --lag-max: past the
 // bound the volume stops shipping and falls back to resync, so the host never blocks).
 
-import * as net from 'node:net';
 import { ProtocolError } from '../errors';
+import { realTimers, sleep, type Cancel, type Timers } from '../io/timers';
+import { tcpTransport } from '../io/tcp-transport';
+import type { Transport } from '../io/transport';
 import type { LsaEngine, UpdateEvent, UpdateListener, VolumeState } from '../lsa/engine';
 import type { Logger } from '../util/log';
 import { newNonce, proof, proofMatches, validNonce } from './auth';
@@ -39,6 +41,12 @@ export interface PrimaryOptions {
   reconnectMs?: number;
   /** Silence from the secondary (no frame at all) after which the link is given up. */
   linkTimeoutMs?: number;
+  /** The network (default: TCP) and time (default: the real timers); a simulation passes its
+   * own. */
+  transport?: Transport;
+  timers?: Timers;
+  /** Random bytes for the handshake's nonces (default: crypto.randomBytes). */
+  random?: (bytes: number) => Buffer;
 }
 
 /** An idle link carries a COMMIT (answered by APPLIED) at least this often, so that silence
@@ -87,7 +95,7 @@ export interface Pair {
 interface Waiter {
   frames: number;
   resolve: () => void;
-  /** Date.now() when the write started waiting (a write waits at most the link timeout). */
+  /** When the write started waiting (a write waits at most the link timeout). */
   sinceMs: number;
 }
 
@@ -117,16 +125,23 @@ export class PrimaryReplicator implements UpdateListener {
   private receivedFrames = 0;
   private waiters: Waiter[] = [];
   private committedThrough = 0;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private watchdog: NodeJS.Timeout | null = null;
-  private commitTimer: NodeJS.Timeout | null = null;
+  private reconnectTimer: Cancel | null = null;
+  private watchdog: Cancel | null = null;
+  private commitTimer: Cancel | null = null;
+  /** A connect under way (aborted by stop() or when it takes longer than the link timeout). */
+  private connecting: AbortController | null = null;
   private localCommitScheduled = false;
   private lastError: string | null = null;
   private snapshotWaiters = new Map<number, (r: Record<string, unknown>) => void>();
   private snapshotIds = 0;
-  private readonly restores = new RestoreRequests();
+  private readonly restores: RestoreRequests;
+  readonly timers: Timers;
+  private readonly transport: Transport;
 
   constructor(readonly engine: LsaEngine, readonly opts: PrimaryOptions) {
+    this.timers = opts.timers ?? realTimers;
+    this.transport = opts.transport ?? tcpTransport;
+    this.restores = new RestoreRequests(this.timers);
     for (const v of engine.volumesById.values()) this.addPair(v);
     this.committedThrough = engine.nextSeq - 1;
   }
@@ -144,8 +159,7 @@ export class PrimaryReplicator implements UpdateListener {
     this.engine.updateListener = this;
     for (const p of this.pairs.values()) this.transition(p, 'suspended');
     const tickMs = Math.min(HEARTBEAT_MS, this.linkTimeoutMs) / 4;
-    this.watchdog = setInterval(() => this.checkLink(), tickMs);
-    this.watchdog.unref();
+    this.watchdog = this.timers.every(tickMs, () => this.checkLink());
     this.connect();
   }
 
@@ -155,9 +169,10 @@ export class PrimaryReplicator implements UpdateListener {
     if (this.stopped) return;
     await this.drain(STOP_DRAIN_MS).catch((err: unknown) => this.opts.log.warn('could not hand the last updates to the secondary', { error: (err as Error).message }));
     this.stopped = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    if (this.commitTimer) clearTimeout(this.commitTimer);
-    if (this.watchdog) clearInterval(this.watchdog);
+    this.reconnectTimer?.();
+    this.commitTimer?.();
+    this.watchdog?.();
+    this.connecting?.abort();
     this.link?.close('primary shutting down');
     this.releaseWaiters();
   }
@@ -167,9 +182,9 @@ export class PrimaryReplicator implements UpdateListener {
     await this.engine.flush();
     this.sendCommit();
     const target = this.committedThrough;
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.timers.nowMs() + timeoutMs;
     const behind = (): boolean => [...this.pairs.values()].some((p) => p.synced && !p.dirty && p.applied < target);
-    while (this.ready && behind() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (this.ready && behind() && this.timers.nowMs() < deadline) await sleep(this.timers, 10);
   }
 
   private get linkTimeoutMs(): number {
@@ -181,7 +196,7 @@ export class PrimaryReplicator implements UpdateListener {
   private checkLink(): void {
     const link = this.link;
     if (!link || link.isClosed) return;
-    const now = Date.now();
+    const now = this.timers.nowMs();
     const limit = this.linkTimeoutMs;
     if (now - link.lastHeardMs > limit) {
       link.fail(new ProtocolError(`the secondary sent nothing for ${limit} ms (stopped, wedged or unreachable); dropping the link`));
@@ -209,18 +224,39 @@ export class PrimaryReplicator implements UpdateListener {
   // ---- connection ----
 
   private connect(): void {
-    if (this.stopped) return;
-    const socket = net.connect({ host: this.opts.host, port: this.opts.port });
-    this.nonce = newNonce();
-    const link: FramedSocket = new FramedSocket(socket, (f) => this.onFrame(link, f), (reason) => this.onClosed(link, reason));
-    this.link = link;
-    // arrayId lets the secondary tell a new primary array from the one its watermarks are about;
-    // mode lets it batch its commits when nobody waits for RECEIVED (async)
-    socket.once('connect', () => link.sendJson(MSG.HELLO, { protocol: PROTOCOL_VERSION_JSON, role: 'primary', nonce: this.nonce, arrayId: this.engine.array.arrayId, mode: this.opts.mode }));
+    if (this.stopped || this.connecting) return;
+    const abort = new AbortController();
+    this.connecting = abort;
+    // a connect that hangs (a host that drops everything) is given up like a silent link
+    const cancelDeadline = this.timers.after(this.linkTimeoutMs, () => abort.abort());
+    this.transport.connect({ host: this.opts.host, port: this.opts.port }, abort.signal).then((stream) => {
+      cancelDeadline();
+      this.connecting = null;
+      if (this.stopped) {
+        stream.destroy();
+        return;
+      }
+      this.nonce = newNonce(this.opts.random);
+      const link: FramedSocket = new FramedSocket(stream, this.timers, (f) => this.onFrame(link, f), (reason) => this.onClosed(link, reason));
+      this.link = link;
+      // arrayId lets the secondary tell a new primary array from the one its watermarks are
+      // about; mode lets it batch its commits when nobody waits for RECEIVED (async)
+      link.sendJson(MSG.HELLO, { protocol: PROTOCOL_VERSION_JSON, role: 'primary', nonce: this.nonce, arrayId: this.engine.array.arrayId, mode: this.opts.mode });
+    }, (err: Error) => {
+      cancelDeadline();
+      this.connecting = null;
+      if (!this.stopped) this.linkDown(err.message);
+    });
   }
 
   private onClosed(link: FramedSocket, reason: string): void {
     if (this.link !== link) return;
+    this.linkDown(reason);
+  }
+
+  /** The link is gone (or never came up): everything waiting on it is released, and a new
+   * connection is tried after reconnectMs. */
+  private linkDown(reason: string): void {
     if (this.ready || reason !== this.lastError) this.opts.log.warn('replica link down', { reason });
     this.lastError = reason;
     this.ready = false;
@@ -236,8 +272,10 @@ export class PrimaryReplicator implements UpdateListener {
     this.snapshotWaiters.clear();
     this.restores.failAll(`replica link lost: ${reason}`);
     if (!this.stopped) {
-      this.reconnectTimer = setTimeout(() => this.connect(), this.opts.reconnectMs ?? 500);
-      this.reconnectTimer.unref();
+      this.reconnectTimer = this.timers.after(this.opts.reconnectMs ?? 500, () => {
+        this.reconnectTimer = null;
+        this.connect();
+      });
     }
   }
 
@@ -376,7 +414,7 @@ export class PrimaryReplicator implements UpdateListener {
     p.skipped.clear(u.track, u.count); // its latest content is on its way
     if (this.opts.mode === 'sync') {
       const frames = this.updateFrames;
-      const done = new Promise<void>((resolve) => this.waiters.push({ frames, resolve, sinceMs: Date.now() }));
+      const done = new Promise<void>((resolve) => this.waiters.push({ frames, resolve, sinceMs: this.timers.nowMs() }));
       if (this.waiters.length >= EARLY_COMMIT_WAITERS_MIN) this.scheduleLocalCommit();
       return done;
     }
@@ -387,7 +425,7 @@ export class PrimaryReplicator implements UpdateListener {
   private scheduleLocalCommit(): void {
     if (this.localCommitScheduled) return;
     this.localCommitScheduled = true;
-    setImmediate(() => {
+    this.timers.after(0, () => {
       this.localCommitScheduled = false;
       this.engine.flush().catch(() => undefined); // a failure shows in the host's own flush
     });
@@ -414,11 +452,10 @@ export class PrimaryReplicator implements UpdateListener {
     this.committedThrough = Math.max(this.committedThrough, committedBefore - 1);
     if (this.opts.mode === 'sync') this.sendCommit();
     else if (!this.commitTimer) {
-      this.commitTimer = setTimeout(() => {
+      this.commitTimer = this.timers.after(ASYNC_COMMIT_COALESCE_MS, () => {
         this.commitTimer = null;
         this.sendCommit(); // the latest committedThrough
-      }, ASYNC_COMMIT_COALESCE_MS);
-      this.commitTimer.unref();
+      });
     }
   }
 
@@ -571,14 +608,14 @@ export class PrimaryReplicator implements UpdateListener {
     const done = new Promise<Record<string, unknown>>((resolve) => this.snapshotWaiters.set(id, resolve));
     link.sendJson(MSG.SNAPSHOT, { id, volumes, name, barrier, ...more });
     this.sendCommit();
-    let timer: NodeJS.Timeout | undefined;
+    let cancel: Cancel = () => undefined;
     const timeout = new Promise<Record<string, unknown>>((resolve) => {
-      timer = setTimeout(() => resolve({ id, error: `no completion from the secondary within ${timeoutMs} ms`, code: 'LSA_TIMEOUT' }), timeoutMs);
+      cancel = this.timers.after(timeoutMs, () => resolve({ id, error: `no completion from the secondary within ${timeoutMs} ms`, code: 'LSA_TIMEOUT' }));
     });
     try {
       return await Promise.race([done, timeout]);
     } finally {
-      clearTimeout(timer);
+      cancel();
       this.snapshotWaiters.delete(id);
     }
   }

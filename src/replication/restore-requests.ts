@@ -3,6 +3,7 @@
 // flight).
 
 import { ProtocolError, RemoteError, TimeoutError, UnavailableError, errorFromCode } from '../errors';
+import type { Cancel, Timers } from '../io/timers';
 import type { FramedSocket } from './framed-socket';
 import { MSG, encodeJson } from './messages';
 import { checkRestoreChunk, decodeRestoreDataHead, type RestoreChunk, type RestoreRead } from './restore-messages';
@@ -11,21 +12,23 @@ interface Waiter {
   req: RestoreRead;
   resolve: (c: RestoreChunk) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
+  cancelTimer: Cancel;
 }
 
 export class RestoreRequests {
   private waiters = new Map<number, Waiter>();
   private ids = 0;
 
+  constructor(private readonly timers: Timers) {}
+
   read(link: FramedSocket, ask: Omit<RestoreRead, 'id'>, timeoutMs: number): Promise<RestoreChunk> {
     const req: RestoreRead = { ...ask, id: ++this.ids };
     return new Promise<RestoreChunk>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const cancelTimer = this.timers.after(timeoutMs, () => {
         this.waiters.delete(req.id);
         reject(new TimeoutError(`no answer from the secondary within ${timeoutMs} ms for ${req.volume}@${req.name} bytes ${req.offset}+${req.length}`));
-      }, timeoutMs);
-      this.waiters.set(req.id, { req, resolve, reject, timer });
+      });
+      this.waiters.set(req.id, { req, resolve, reject, cancelTimer });
       if (!link.send(MSG.RESTORE_READ, encodeJson(req)) && link.isClosed) this.settle(req.id, new UnavailableError('the replica link closed'));
     });
   }
@@ -48,7 +51,7 @@ export class RestoreRequests {
       throw err instanceof ProtocolError ? err : new ProtocolError(String(err));
     }
     this.waiters.delete(head.id);
-    clearTimeout(w.timer);
+    w.cancelTimer();
     w.resolve(chunk);
   }
 
@@ -60,7 +63,7 @@ export class RestoreRequests {
     const w = this.waiters.get(id);
     if (!w) return;
     this.waiters.delete(id);
-    clearTimeout(w.timer);
+    w.cancelTimer();
     w.reject(err);
   }
 }

@@ -31,7 +31,7 @@ export class ScanBatch {
       const seq = dir.seqOf(t);
       let run = 1;
       while (t + run < this.p.v.tracks && dir.segmentOf(t + run) === seg && dir.slotOf(t + run) === slot && dir.seqOf(t + run) === seq) run++;
-      this.rep.shipScanned(this.link, this.p, { track: t, count: run, kind: flags & RECORD_FLAG_ZERO ? 'zero' : 'trim', data: null, seq, timestampMs: Date.now() });
+      this.rep.shipScanned(this.link, this.p, { track: t, count: run, kind: flags & RECORD_FLAG_ZERO ? 'zero' : 'trim', data: null, seq, timestampMs: this.rep.timers.nowMs() });
       await this.counted();
       return run;
     }
@@ -52,7 +52,7 @@ export class ScanBatch {
     for (let i = 0; i < tracks.length; i++) {
       if (this.link.isClosed) return;
       if (dir.seqOf(tracks[i]) !== seqs[i] || isTrimLike(dir.flagsOf(tracks[i]))) continue;
-      this.rep.shipScanned(this.link, this.p, { track: tracks[i], count: 1, kind: 'write', data: this.bufs[i], seq: seqs[i], timestampMs: Date.now() });
+      this.rep.shipScanned(this.link, this.p, { track: tracks[i], count: 1, kind: 'write', data: this.bufs[i], seq: seqs[i], timestampMs: this.rep.timers.nowMs() });
       await this.counted();
     }
   }

@@ -5,8 +5,10 @@
 // there too. A snapshot request freezes application at its barrier until the snapshot is
 // taken; updates keep arriving meanwhile.
 
-import * as net from 'node:net';
 import { AlreadyExistsError, LsaError, ProtocolError } from '../errors';
+import { realTimers, sleep, type Timers } from '../io/timers';
+import { tcpTransport } from '../io/tcp-transport';
+import type { ByteStream, Listener, Transport } from '../io/transport';
 import type { LsaEngine, VolumeState } from '../lsa/engine';
 import { applyPending, dropPending, forgetContent, pendingFits, roomForPending, storePending } from '../lsa/pending';
 import { RECORD_FLAG_TRIM, RECORD_FLAG_ZERO } from '../lsa/record-format';
@@ -51,6 +53,12 @@ export interface SecondaryOptions {
   takeSnapshot?: SnapshotTaker;
   /** Serves RESTORE_READ (the snapshot store's ranges). */
   readSnapshot?: SnapshotRangeReader;
+  /** The network (default: TCP) and time (default: the real timers); a simulation passes its
+   * own. */
+  transport?: Transport;
+  timers?: Timers;
+  /** Random bytes for the handshake's nonces (default: crypto.randomBytes). */
+  random?: (bytes: number) => Buffer;
 }
 
 /** A connection that has not authenticated within this is closed (a stuck or foreign peer
@@ -67,6 +75,8 @@ export const APPLIED_WAIT_MS = 20;
 /** Before a sync acknowledgement, how long a frame already partly received may delay the
  * flush (so that a burst of large UPDATEs costs one flush, not two). */
 export const RECEIVE_GATHER_MS_MAX = 20;
+/** How long a snapshot request waits for the updates up to its barrier to arrive. */
+export const BARRIER_WAIT_MS = 60_000;
 /** Meta keys: applied watermarks per volume name, and the primary array they are about. */
 const META_APPLIED = 'replicaApplied';
 const META_PRIMARY = 'replicaPrimary';
@@ -80,7 +90,7 @@ interface Session {
   primaryArrayId: string;
   /** The primary runs async (HELLO says so): acknowledgements may wait (asyncAckDelay). */
   lazyAcks: boolean;
-  /** When the last UPDATE was stored (Date.now()). */
+  /** When the last UPDATE was stored. */
   lastUpdateMs: number;
   /** Ends an async acknowledgement delay early (enough bytes arrived). */
   wakeAck: (() => void) | null;
@@ -98,8 +108,12 @@ interface Session {
 }
 
 export class SecondaryServer {
-  private server: net.Server | null = null;
+  private listener: Listener | null = null;
   private session: Session | null = null;
+  /** Connections not through the handshake yet. */
+  private handshaking = new Set<Session>();
+  private readonly timers: Timers;
+  private readonly transport: Transport;
   /** Applied watermark per volume name: every update of the primary up to it is applied. */
   readonly applied = new Map<string, number>();
   /** Application stops at this sequence while a snapshot is being taken. */
@@ -119,6 +133,8 @@ export class SecondaryServer {
   private lastRefusal = '';
 
   constructor(readonly engine: LsaEngine, readonly opts: SecondaryOptions) {
+    this.timers = opts.timers ?? realTimers;
+    this.transport = opts.transport ?? tcpTransport;
     const meta = engine.nvram.meta();
     const saved = meta.get(META_APPLIED);
     if (saved) for (const [k, v] of Object.entries(JSON.parse(saved) as Record<string, number>)) this.applied.set(k, v);
@@ -133,37 +149,36 @@ export class SecondaryServer {
   }
 
   async listen(): Promise<{ host: string; port: number }> {
-    this.server = net.createServer((socket) => this.accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.opts.port, this.opts.host, () => resolve());
-    });
-    const addr = this.server.address() as net.AddressInfo;
-    this.opts.log.info('replica link listening', { address: `${addr.address}:${addr.port}` });
-    return { host: addr.address, port: addr.port };
+    this.listener = await this.transport.listen({ host: this.opts.host, port: this.opts.port }, (stream) => this.accept(stream));
+    const addr = this.listener.address;
+    this.opts.log.info('replica link listening', { address: `${addr.host}:${addr.port}` });
+    return addr;
   }
 
   async close(): Promise<void> {
+    await this.listener?.close();
+    this.listener = null;
+    for (const s of [...this.handshaking]) s.link.close('secondary shutting down');
     this.session?.link.close('secondary shutting down');
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
   get connected(): boolean {
     return this.session?.stage === 'ready';
   }
 
-  private accept(socket: net.Socket): void {
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+  private accept(stream: ByteStream): void {
+    const peer = stream.peer;
     const session: Session = {
-      link: null as unknown as FramedSocket, stage: 'hello', primaryNonce: '', secondaryNonce: newNonce(), primaryArrayId: '', lazyAcks: false, lastUpdateMs: 0, wakeAck: null,
+      link: null as unknown as FramedSocket, stage: 'hello', primaryNonce: '', secondaryNonce: newNonce(this.opts.random), primaryArrayId: '', lazyAcks: false, lastUpdateMs: 0, wakeAck: null,
       volumes: new Map(), updates: 0, acked: 0, flushing: false, appliedReplies: [], storedBytes: 0, durableBytes: 0, committedThrough: 0, peer,
     };
-    const timer = setTimeout(() => {
+    const cancelTimer = this.timers.after(HANDSHAKE_TIMEOUT_MS, () => {
       if (session.stage !== 'ready') session.link.fail(new ProtocolError(`no authenticated primary within ${HANDSHAKE_TIMEOUT_MS} ms`));
-    }, HANDSHAKE_TIMEOUT_MS);
-    timer.unref();
-    session.link = new FramedSocket(socket, (f) => this.onFrame(session, f), (reason) => {
-      clearTimeout(timer);
+    });
+    this.handshaking.add(session);
+    session.link = new FramedSocket(stream, this.timers, (f) => this.onFrame(session, f), (reason) => {
+      cancelTimer();
+      this.handshaking.delete(session);
       if (session.stage === 'ready') {
         this.opts.log.info('primary disconnected', { peer, reason });
         this.lastRefusal = '';
@@ -211,6 +226,7 @@ export class SecondaryServer {
       }
       if (this.session && this.session !== s) this.session.link.close('replaced by a new primary connection');
       this.session = s;
+      this.handshaking.delete(s);
       s.stage = 'ready';
       // whatever was pending from an earlier connection is resent by the primary's resync
       const dropped = dropPending(this.engine);
@@ -293,7 +309,7 @@ export class SecondaryServer {
     storePending(this.engine, u, flags);
     s.updates++;
     s.storedBytes += payloadBytes;
-    s.lastUpdateMs = Date.now();
+    s.lastUpdateMs = this.timers.nowMs();
     this.engine.markChanged();
     if (!s.flushing) this.acknowledge(s).catch((err: unknown) => s.link.fail(err));
     if (s.wakeAck && (!s.lazyAcks || s.storedBytes - s.durableBytes >= ASYNC_ACK_BYTES)) s.wakeAck();
@@ -315,15 +331,15 @@ export class SecondaryServer {
     s.flushing = true;
     try {
       while ((s.acked < s.updates || s.appliedReplies.length > 0) && !s.link.isClosed) {
-        if (s.lazyAcks) await asyncAckDelay(s);
+        if (s.lazyAcks) await asyncAckDelay(this.timers, s);
         else {
-          if (s.acked === s.updates) await ackDelay(s, APPLIED_WAIT_MS);
+          if (s.acked === s.updates) await ackDelay(this.timers, s, APPLIED_WAIT_MS);
           // the rest of a burst that arrived in the same read is stored by now (the frames of
           // a read are handled in one pass), and a frame half received is waited for
           // (briefly), so one flush acknowledges the whole burst
-          const until = Date.now() + RECEIVE_GATHER_MS_MAX;
-          do await new Promise((r) => setImmediate(r));
-          while (s.link.receiving && Date.now() < until);
+          const until = this.timers.nowMs() + RECEIVE_GATHER_MS_MAX;
+          do await sleep(this.timers, 0);
+          while (s.link.receiving && this.timers.nowMs() < until);
         }
         const upTo = s.updates;
         const bytes = s.storedBytes;
@@ -380,19 +396,19 @@ export class SecondaryServer {
   }
 
   private async takeAtBarrier(s: Session, req: SnapshotRequest): Promise<void> {
-    const t0 = Date.now();
+    const t0 = this.timers.nowMs();
     try {
       if (!this.opts.takeSnapshot) throw new Error('this secondary takes no snapshots');
       // wait until every update up to the barrier has arrived and is durable on the primary
-      const deadline = Date.now() + 60_000;
+      const deadline = t0 + BARRIER_WAIT_MS;
       while (s.committedThrough < req.barrier) {
-        if (s.link.isClosed || Date.now() > deadline) throw new Error(`updates up to sequence ${req.barrier} never arrived`);
-        await new Promise((r) => setTimeout(r, 5));
+        if (s.link.isClosed || this.timers.nowMs() > deadline) throw new Error(`updates up to sequence ${req.barrier} never arrived`);
+        await sleep(this.timers, 5);
       }
       applyPending(this.engine, req.barrier);
       await this.engine.flush();
       const result = await this.opts.takeSnapshot(req);
-      s.link.sendJson(MSG.SNAPSHOT_DONE, { ...result, durationMs: Date.now() - t0 });
+      s.link.sendJson(MSG.SNAPSHOT_DONE, { ...result, durationMs: this.timers.nowMs() - t0 });
     } catch (err) {
       // the code lets the primary answer with the same typed error (409 exists, 429 limit...)
       s.link.sendJson(MSG.SNAPSHOT_DONE, { id: req.id, error: (err as Error).message, ...(err instanceof LsaError ? { code: err.code } : {}) });
