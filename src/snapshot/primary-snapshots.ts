@@ -132,7 +132,7 @@ export class PrimarySnapshots {
     if (this.restoring.has(volume)) throw new TryAgainError(`volume ${volume} is being restored already`, { volume });
     this.restoring.add(volume);
     try {
-      return await restoreFromSecondary(this.opts.engine, link, volume, name, timeoutMs, this.opts.log);
+      return await restoreFromSecondary(this.opts.engine, link, volume, name, timeoutMs, this.opts.log, this.clock);
     } finally {
       this.restoring.delete(volume);
     }

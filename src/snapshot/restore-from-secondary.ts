@@ -10,6 +10,7 @@
 // fails half way leaves a mix: run it again.
 
 import { InvalidArgumentError, TimeoutError } from '../errors';
+import { systemClock, type Clock } from '../io/clock';
 import type { LsaEngine } from '../lsa/engine';
 import type { PrimaryReplicator } from '../replication/primary';
 import { RESTORE_CHUNK_BYTES_MAX, type RestoreChunk } from '../replication/restore-messages';
@@ -55,8 +56,8 @@ function expand(offset: number, length: number, c: RestoreChunk): { image: Buffe
   return { image, hole };
 }
 
-export async function restoreFromSecondary(engine: LsaEngine, rep: RestoreLink, volume: string, name: string, timeoutMs: number, log: Logger): Promise<RestoreResult> {
-  const t0 = Date.now();
+export async function restoreFromSecondary(engine: LsaEngine, rep: RestoreLink, volume: string, name: string, timeoutMs: number, log: Logger, clock: Clock = systemClock): Promise<RestoreResult> {
+  const t0 = clock.nowMs();
   const deadline = t0 + timeoutMs;
   const v = volumeByName(engine, volume);
   const tb = v.trackBytes;
@@ -66,7 +67,7 @@ export async function restoreFromSecondary(engine: LsaEngine, rep: RestoreLink, 
   // the first answer fixes the snapshot (its barrier); later reads name it, and one read runs
   // ahead while the previous range is written
   const read = (offset: number, seq: number | undefined): Promise<RestoreChunk> => {
-    const left = deadline - Date.now();
+    const left = deadline - clock.nowMs();
     if (left <= 0) return Promise.reject(new TimeoutError(`the restore of ${volume} did not finish within ${timeoutMs} ms (${offset} of ${v.sizeBytes} bytes done); run it again with a longer --timeout`));
     return rep.readSnapshotRange({ volume, name, offset, length: Math.min(chunkBytes, v.sizeBytes - offset), ...(seq === undefined ? {} : { seq }) }, left);
   };
@@ -115,7 +116,7 @@ export async function restoreFromSecondary(engine: LsaEngine, rep: RestoreLink, 
     }
   }
   await v.flush();
-  result.durationMs = Date.now() - t0;
+  result.durationMs = clock.nowMs() - t0;
   log.info('restore done', { ...result });
   return result;
 }

@@ -195,7 +195,7 @@ export class SnapshotStore implements RecordPins {
    * writes the snapshot files. The caller has applied every update up to the barrier and
    * none past it. A same-named snapshot is replaced (the default name `latest`). */
   async take(req: SnapshotRequest): Promise<SnapshotResult> {
-    const t0 = Date.now();
+    const t0 = this.engine.clock.nowMs();
     if (!SNAPSHOT_NAME.test(req.name)) throw new InvalidArgumentError(`snapshot name "${req.name}" is not allowed`);
     const vols = req.volumes.map((name) => {
       const v = this.engine.volumesByName.get(name);
@@ -229,7 +229,7 @@ export class SnapshotStore implements RecordPins {
     const entries = taken.reduce((n, t) => n + t.snap.header.allocatedEntries, 0);
     const location = taken.length === 1 ? taken[0].snap.path : path.join(this.engine.dir, SNAPSHOT_DIR, `{${req.volumes.join(',')}}`, `${req.name}${SNAPSHOT_SUFFIX}`);
     this.log.info('snapshot taken', { name: req.name, volumes: req.volumes, seq: req.barrier, entries, location });
-    return { id: req.id, name: req.name, volumes: req.volumes, location, seq: req.barrier, entries, durationMs: Date.now() - t0 };
+    return { id: req.id, name: req.name, volumes: req.volumes, location, seq: req.barrier, entries, durationMs: this.engine.clock.nowMs() - t0 };
   }
 
   /** Before anything is taken: a name in use is replaced only when the request says so (the
