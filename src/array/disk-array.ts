@@ -75,9 +75,9 @@ export class DiskArray {
     return this.health[disk] === 'ok' || this.health[disk] === 'rebuilding';
   }
 
-  static async create(dir: string, geometry: Geometry, disks: DiskSystem, label: unknown, nowMs: number): Promise<DiskArray> {
+  /** `arrayId` is fresh unless given (a simulation replaying from a seed fixes it). */
+  static async create(dir: string, geometry: Geometry, disks: DiskSystem, label: unknown, nowMs: number, arrayId: string = randomUUID()): Promise<DiskArray> {
     const layout = new Layout(geometry);
-    const arrayId = randomUUID();
     const files: DiskFile[] = [];
     for (let i = 0; i < layout.disks; i++) files.push(await disks.create(diskPath(dir, i), layout.diskBytes));
     const sb: Superblock = { generation: 0, body: { arrayId, diskIndex: 0, geometry, createdAtMs: nowMs, label } };

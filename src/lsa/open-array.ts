@@ -40,6 +40,8 @@ export interface CreateOptions extends OpenOptions {
   geometry?: Partial<Geometry>;
   /** The first volume; `compress` is its track compression (none, deflate or lz4; default none). */
   volume?: { name: string; capacityBytes?: number; compress?: string } | null;
+  /** The array's id (default: a fresh random one); simulations fix it to replay a seed. */
+  arrayId?: string;
 }
 
 function nvramFor(dir: string, opts: OpenOptions, create: boolean): NvramStore {
@@ -79,7 +81,7 @@ export async function createArray(dir: string, opts: CreateOptions = {}): Promis
   else ensureDir(dir);
   const lock = takeLock(dir, opts);
   try {
-    const array = await DiskArray.create(dir, geometry, disks, { formatVersion: FORMAT_VERSION, volumes: [] } satisfies VolumeLabel, clock.nowMs());
+    const array = await DiskArray.create(dir, geometry, disks, { formatVersion: FORMAT_VERSION, volumes: [] } satisfies VolumeLabel, clock.nowMs(), opts.arrayId);
     const nvram = nvramFor(dir, opts, true);
     nvram.commit({
       pages: [],
