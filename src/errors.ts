@@ -105,6 +105,14 @@ export class ProtocolError extends LsaError {
   }
 }
 
+/** A peer could not prove it holds the shared key, or the two ends' security settings
+ * differ (a TLS-PSK handshake that failed, --replica-tls on at one end and off at the other). */
+export class AuthenticationError extends LsaError {
+  constructor(message: string, data: ErrorData = {}) {
+    super('LSA_AUTH', message, data);
+  }
+}
+
 /** A request to the control API without a valid credential (no token, or the wrong one). */
 export class UnauthorizedError extends LsaError {
   constructor(message: string, data: ErrorData = {}) {
@@ -182,6 +190,7 @@ const CLASS_OF_CODE: Record<string, ErrorClass> = {
   LSA_TRY_AGAIN: TryAgainError,
   LSA_CLOSED: ClosedError,
   LSA_PROTOCOL: ProtocolError,
+  LSA_AUTH: AuthenticationError,
   LSA_UNAUTHORIZED: UnauthorizedError,
   LSA_FORBIDDEN: ForbiddenError,
   LSA_UNSUPPORTED_MEDIA_TYPE: UnsupportedMediaTypeError,
@@ -222,6 +231,7 @@ export function httpStatusOf(err: unknown): number {
     case 'LSA_DATA_LOST': return 500;
     case 'LSA_IO': return 500;
     case 'LSA_PROTOCOL': return 502;
+    case 'LSA_AUTH': return 502;
     case 'LSA_REMOTE': return 502;
     case 'LSA_CONTROL': return 502;
     case 'LSA_CLOSED': return 503;
@@ -247,6 +257,7 @@ export function exitCodeOf(err: unknown): number {
     case 'LSA_IO': return 74; // EX_IOERR
     case 'LSA_READ_ONLY': return 77; // EX_NOPERM
     case 'LSA_PROTOCOL': return 76; // EX_PROTOCOL
+    case 'LSA_AUTH': return 77; // EX_NOPERM
     case 'LSA_CONTROL': return 69; // EX_UNAVAILABLE
     case 'LSA_UNAVAILABLE': return 69;
     case 'LSA_REMOTE': return 69;

@@ -21,6 +21,9 @@ export const PROTOCOL_VERSION = 1;
 export const FRAME_HEADER_BYTES = 20;
 /** Largest payload: a 1 MiB update of data plus its header, with room. */
 export const FRAME_PAYLOAD_MAX = 4 * 1024 * 1024;
+/** Largest payload before the peer has authenticated: the handshake's messages are a few
+ * hundred bytes, and an unauthenticated peer must not make anyone buffer megabytes. */
+export const PREAUTH_PAYLOAD_MAX = 4096;
 
 export interface Frame {
   type: number;
@@ -60,6 +63,10 @@ export class FrameReader {
   private buffered = 0;
   private expected = 1;
 
+  /** `payloadMax`: the largest payload taken (PREAUTH_PAYLOAD_MAX until the peer has
+   * authenticated); a header announcing more is refused as soon as it arrives. */
+  constructor(public payloadMax = FRAME_PAYLOAD_MAX) {}
+
   push(data: Buffer): Frame[] {
     this.chunks.push(data);
     this.buffered += data.length;
@@ -73,7 +80,10 @@ export class FrameReader {
         throw new ProtocolError(`peer speaks replication protocol version ${version}; this build speaks ${PROTOCOL_VERSION}`, { version });
       }
       const length = head.readUInt32BE(12);
-      if (length > FRAME_PAYLOAD_MAX) throw new ProtocolError(`frame of ${length} bytes is over the ${FRAME_PAYLOAD_MAX}-byte limit`);
+      if (length > this.payloadMax) {
+        const when = this.payloadMax < FRAME_PAYLOAD_MAX ? ' before authentication' : '';
+        throw new ProtocolError(`frame of ${length} bytes${when} is over the ${this.payloadMax}-byte limit`, { length, limit: this.payloadMax });
+      }
       if (this.buffered < FRAME_HEADER_BYTES + length) break;
       const whole = this.take(FRAME_HEADER_BYTES + length);
       const payload = whole.subarray(FRAME_HEADER_BYTES);
