@@ -141,6 +141,7 @@ class MemEnd implements ByteStream {
   arrive(item: Item): void {
     if (this.closed) return;
     if (item.kind === 'fin') this.finReceived = true;
+    else if (this.finSent) return; // after end() what arrives is dropped
     else if (this.conn.tlsPending.has(this.side)) {
       // plain bytes where a TLS handshake was due
       this.conn.tlsPending.get(this.side)!.reject(new Error('TLS-PSK handshake failed (simulated): the peer does not speak the same TLS'));

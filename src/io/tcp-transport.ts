@@ -34,6 +34,8 @@ class TcpStream implements ByteStream {
   private linger: NodeJS.Timeout | null = null;
   /** Handed over to a TLS socket by secure(): this one says nothing more. */
   private replaced = false;
+  /** end() was called: what arrives from now on is dropped, not kept. */
+  private ending = false;
 
   constructor(private readonly socket: net.Socket, readonly security: StreamSecurity, readonly peer: string) {
     socket.setNoDelay(true);
@@ -44,6 +46,7 @@ class TcpStream implements ByteStream {
   }
 
   private onData = (d: Buffer): void => {
+    if (this.ending) return;
     if (this.h) this.h.data(d);
     else this.early.push(d);
   };
@@ -51,7 +54,11 @@ class TcpStream implements ByteStream {
   private onDrain = (): void => this.h?.drain();
 
   private onError = (err: Error): void => {
-    this.error ??= tlsReason(err, false);
+    // the first error says why, unless a TLS one comes after a plain one (EPROTO, then the alert)
+    const tlsError = ((err as NodeJS.ErrnoException).code ?? '').startsWith('ERR_SSL');
+    if (this.error === null || (tlsError && !this.error.startsWith('TLS'))) this.error = tlsReason(err, false);
+    // a TLS socket can report a failed record MAC without closing: an errored stream is done
+    this.socket.destroy();
   };
 
   private onClose = (): void => {
@@ -91,6 +98,11 @@ class TcpStream implements ByteStream {
   }
 
   end(): void {
+    this.ending = true;
+    this.early = [];
+    // read no more: a stranger cut off must not have its garbage read (and dropped) until the
+    // linger is over; its sends back up instead
+    this.socket.pause();
     this.socket.end();
     if (!this.linger && !this.socket.destroyed) {
       this.linger = setTimeout(() => this.socket.destroy(), LINGER_MS);
@@ -119,34 +131,52 @@ class TcpStream implements ByteStream {
     this.socket.off('drain', this.onDrain);
     this.socket.off('error', this.onError);
     this.socket.off('close', this.onClose);
-    const common = { ciphers: TLS_PSK_CIPHERS, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const;
-    return new Promise<ByteStream>((resolve, reject) => {
-      let t: tls.TLSSocket;
-      const fail = (err: Error): void => {
-        t.destroy();
-        reject(new Error(tlsReason(err, true)));
-      };
-      const closed = (): void => reject(new Error('connection closed during the TLS handshake'));
-      const ok = (): void => {
-        t.off('error', fail);
-        t.off('close', closed);
-        resolve(new TcpStream(t, 'tls-psk', this.peer));
-      };
-      if (opts.side === 'server') {
-        // (pskCallback and dhparam reach the secure context; the typings of TLSSocket lack them)
-        t = new tls.TLSSocket(this.socket, {
-          isServer: true, ...common, dhparam: 'auto', honorCipherOrder: true,
-          pskCallback: (_socket: tls.TLSSocket, identity: string) => (identity === opts.identity ? opts.psk : null),
-        } as tls.TLSSocketOptions);
-        t.once('secure', ok);
-      } else {
-        t = tls.connect({ socket: this.socket, ...common, pskCallback: () => ({ psk: opts.psk, identity: opts.identity }), checkServerIdentity: () => undefined });
-        t.once('secureConnect', ok);
-      }
-      t.once('error', fail);
-      t.once('close', closed);
-    });
+    return (opts.side === 'server' ? serverTls(this.socket, opts) : clientTls(this.socket, opts)).then((t) => new TcpStream(t, 'tls-psk', this.peer));
   }
+}
+
+const TLS_COMMON = { ciphers: TLS_PSK_CIPHERS, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const;
+
+function clientTls(socket: net.Socket, opts: TlsPsk): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const t = tls.connect({ socket, ...TLS_COMMON, pskCallback: () => ({ psk: opts.psk, identity: opts.identity }), checkServerIdentity: () => undefined });
+    const fail = (err: Error): void => {
+      t.destroy();
+      reject(new Error(tlsReason(err, true)));
+    };
+    const closed = (): void => reject(new Error('connection closed during the TLS handshake'));
+    t.once('error', fail);
+    t.once('close', closed);
+    t.once('secureConnect', () => {
+      t.off('error', fail);
+      t.off('close', closed);
+      resolve(t);
+    });
+  });
+}
+
+/** A server-side TLSSocket made by hand keeps its errors to itself (Node releases control of
+ * it only to a tls.Server, so a failed record MAC would neither be reported nor close it):
+ * the socket goes to a tls.Server that never listens. */
+function serverTls(socket: net.Socket, opts: TlsPsk): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const server = tls.createServer({
+      ...TLS_COMMON, dhparam: 'auto', honorCipherOrder: true,
+      pskCallback: (_socket: tls.TLSSocket, identity: string) => (identity === opts.identity ? opts.psk : null),
+    });
+    const closed = (): void => reject(new Error('connection closed during the TLS handshake'));
+    socket.once('close', closed);
+    server.once('secureConnection', (t: tls.TLSSocket) => {
+      socket.off('close', closed);
+      resolve(t);
+    });
+    server.once('tlsClientError', (err: Error) => {
+      socket.off('close', closed);
+      socket.destroy();
+      reject(new Error(tlsReason(err, true)));
+    });
+    server.emit('connection', socket);
+  });
 }
 
 function peerOf(socket: net.Socket): string {

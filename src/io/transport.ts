@@ -49,7 +49,7 @@ export interface ByteStream {
   pause(): void;
   resume(): void;
   /** Closes once what was written has gone (an orderly close); a peer that never closes its
-   * end is cut off after a short linger. */
+   * end is cut off after a short linger. Nothing more is read after end(). */
   end(): void;
   /** Closes at once; what is queued is lost. */
   destroy(): void;

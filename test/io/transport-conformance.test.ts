@@ -6,6 +6,7 @@
 
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import * as net from 'node:net';
 import { MemNetwork } from '../../src/io/mem-network';
 import { SimScheduler } from '../../src/io/sim-scheduler';
 import { tcpTransport } from '../../src/io/tcp-transport';
@@ -22,6 +23,41 @@ interface Rig {
   until(what: string, cond: () => boolean): Promise<void>;
   /** Awaits `p` while the network works. */
   run<T>(p: Promise<T>): Promise<T>;
+  /** An address that leads to `to` through something that can change one byte on the way
+   * toward `to` once corrupt() is called. */
+  tampered(to: Address): Promise<{ to: Address; corrupt(): void; close(): Promise<void> }>;
+}
+
+/** A TCP relay that flips one bit of the next chunk toward the target once armed. */
+async function flippingRelay(target: Address): Promise<{ to: Address; corrupt(): void; close(): Promise<void> }> {
+  let armed = false;
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((a) => {
+    const b = net.connect(target.port, target.host);
+    sockets.push(a, b);
+    a.on('data', (d: Buffer) => {
+      if (armed && d.length > 8) {
+        armed = false;
+        d = Buffer.from(d);
+        d[d.length - 1] ^= 0x10;
+      }
+      b.write(d);
+    });
+    b.on('data', (d: Buffer) => a.write(d));
+    for (const [x, y] of [[a, b], [b, a]]) {
+      x.on('close', () => y.destroy());
+      x.on('error', () => y.destroy());
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    to: { host: '127.0.0.1', port: (server.address() as net.AddressInfo).port },
+    corrupt: () => (armed = true),
+    close: async () => {
+      for (const x of sockets) x.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
 }
 
 function tcpRig(): Rig {
@@ -32,7 +68,7 @@ function tcpRig(): Rig {
       await new Promise((r) => setTimeout(r, 2));
     }
   };
-  return { name: 'tcp', server: tcpTransport, client: tcpTransport, host: '127.0.0.1', until, run: (p) => p };
+  return { name: 'tcp', server: tcpTransport, client: tcpTransport, host: '127.0.0.1', until, run: (p) => p, tampered: flippingRelay };
 }
 
 function memRig(seed: number): Rig {
@@ -42,6 +78,7 @@ function memRig(seed: number): Rig {
     name: 'mem', server: net.transport('server'), client: net.transport('client'), host: 'server',
     until: (what, cond) => sched.until(what, cond, 600_000),
     run: (p) => sched.drive(p, 600_000),
+    tampered: async (to) => ({ to, corrupt: () => net.corruptNext('server'), close: async () => undefined }),
   };
 }
 
@@ -243,6 +280,37 @@ for (const make of [tcpRig, () => memRig(seedFrom(1501))]) {
       const errs = await rig.run(Promise.all([server.then(() => null, (e: Error) => e), client.then(() => null, (e: Error) => e)]));
       for (const e of errs) expect(e?.message).to.match(/different keys/);
       await listener.close();
+    });
+
+    it('TLS-PSK: a byte changed on the way breaks the stream at both ends; no changed byte reaches the reader', async () => {
+      const a = await accepting(rig);
+      const relay = await rig.tampered(a.to);
+      const raw = await rig.run(rig.client.connect(relay.to));
+      await rig.until('accept', () => a.accepted.length === 1);
+      const [s, c] = await rig.run(Promise.all([a.accepted[0].secure({ side: 'server', ...PSK }), raw.secure({ side: 'client', ...PSK })]));
+      const sp = new Probe(s);
+      const cp = new Probe(c);
+      const sent: Buffer[] = [];
+      const send = (): void => {
+        const chunk = randomBytes(2000);
+        sent.push(chunk);
+        cp.s.write([chunk]);
+      };
+      send();
+      await rig.until('the first chunk', () => sp.bytes === 2000);
+      relay.corrupt();
+      // keep sending (a changed length field is only found once more bytes come)
+      for (let i = 0; i < 200 && (sp.closed === null || cp.closed === null); i++) {
+        send();
+        await rig.until('a little later', () => true).catch(() => undefined);
+        if (rig.name === 'tcp') await new Promise((r) => setTimeout(r, 5));
+      }
+      await rig.until('both ends closed', () => sp.closed !== null && cp.closed !== null);
+      expect(sp.closed).to.match(/integrity check|TLS/);
+      const got = sp.all;
+      expect(got.equals(Buffer.concat(sent).subarray(0, got.length)), 'what arrived is what was sent').to.equal(true);
+      await relay.close();
+      await a.listener.close();
     });
 
     it('TLS-PSK against a peer that sends plain bytes: refused', async () => {
