@@ -6,7 +6,7 @@ import { ProtocolError } from '../errors';
 import type { Timers } from '../io/timers';
 import type { ByteStream } from '../io/transport';
 import { FrameBatch } from './frame-batch';
-import { FrameReader, type Frame } from './frame';
+import { FRAME_PAYLOAD_MAX, FrameReader, type Frame } from './frame';
 import { MSG, decodeJson, encodeJson } from './messages';
 
 /** Bytes queued in the socket before senders wait for it to drain. */
@@ -17,7 +17,7 @@ export const RECEIVE_QUEUE_HIGH_BYTES = 16 * 1024 * 1024;
 
 export class FramedSocket {
   private sent = 0;
-  private reader = new FrameReader();
+  private reader: FrameReader;
   private closed = false;
   private drainWaiters: (() => void)[] = [];
   /** Frames received and not yet handled: they are handled one at a time, in order, even when
@@ -39,7 +39,9 @@ export class FramedSocket {
   /** When the last frame was sent; the primary sends a heartbeat when the link is idle. */
   lastSentMs: number;
 
-  constructor(readonly stream: ByteStream, private readonly timers: Timers, private onFrame: (f: Frame) => void | Promise<void>, private onClose: (reason: string) => void) {
+  /** `payloadMax`: the largest frame taken from the peer until authenticated() (frame.ts). */
+  constructor(readonly stream: ByteStream, private readonly timers: Timers, private onFrame: (f: Frame) => void | Promise<void>, private onClose: (reason: string) => void, payloadMax = FRAME_PAYLOAD_MAX) {
+    this.reader = new FrameReader(payloadMax);
     this.lastHeardMs = timers.nowMs();
     this.lastSentMs = this.lastHeardMs;
     stream.attach({
@@ -113,6 +115,11 @@ export class FramedSocket {
       this.paused = false;
       if (!this.closed) this.stream.resume();
     }
+  }
+
+  /** The peer proved itself: its frames may be as large as the protocol allows. */
+  authenticated(): void {
+    this.reader.payloadMax = FRAME_PAYLOAD_MAX;
   }
 
   /** True while part of a frame has arrived and the rest is on its way. */

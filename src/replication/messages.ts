@@ -20,10 +20,13 @@ export const MSG = {
   /** Restore: the primary reads a snapshot range back (restore-messages.ts). */
   RESTORE_READ: 14,
   RESTORE_DATA: 15,
+  /** The greeting, in the clear before TLS (link-greeting.ts). */
+  LINK: 16,
 } as const;
 
-/** The version both ends put in HELLO (the frame header carries the frame format's own). */
-export const PROTOCOL_VERSION_JSON = 1;
+/** The version both ends put in LINK and HELLO (the frame header carries the frame format's
+ * own). 2: the LINK greeting, TLS, and the primary proving itself first. */
+export const PROTOCOL_VERSION_JSON = 2;
 
 export type UpdateKind = 'write' | 'trim' | 'zero';
 const KINDS: UpdateKind[] = ['write', 'trim', 'zero'];

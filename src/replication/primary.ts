@@ -12,16 +12,19 @@
 // async (completes after the local commit; shipping runs behind, bounded by --lag-max: past the
 // bound the volume stops shipping and falls back to resync, so the host never blocks).
 
-import { ProtocolError } from '../errors';
+import { AuthenticationError, ProtocolError } from '../errors';
 import { realTimers, sleep, type Cancel, type Timers } from '../io/timers';
 import { tcpTransport } from '../io/tcp-transport';
 import type { Transport } from '../io/transport';
 import type { LsaEngine, UpdateEvent, UpdateListener, VolumeState } from '../lsa/engine';
 import type { Logger } from '../util/log';
-import { newNonce, proof, proofMatches, validNonce } from './auth';
+import { linkKeys } from './auth';
 import { FramedSocket, SEND_BUFFER_HIGH_BYTES } from './framed-socket';
 import type { Frame } from './frame';
-import { MSG, PROTOCOL_VERSION_JSON, decodeJson, encodeUpdateHeader } from './messages';
+import { HANDSHAKE_TIMEOUT_MS } from './handshake-gate';
+import { LinkAttempt, type ReadyInfo } from './link-attempt';
+import type { LinkSecurity } from './link-greeting';
+import { MSG, decodeJson, encodeUpdateHeader } from './messages';
 import { OutOfSyncTracks } from './out-of-sync';
 import { ScanBatch } from './scan-batch';
 import { assertPairTransition, type PairState } from './pair-state';
@@ -41,6 +44,11 @@ export interface PrimaryOptions {
   reconnectMs?: number;
   /** Silence from the secondary (no frame at all) after which the link is given up. */
   linkTimeoutMs?: number;
+  /** TLS-PSK on the link (default true; --replica-tls off for measurements only: both ends
+   * must agree). */
+  tls?: boolean;
+  /** From connecting to an authenticated secondary, at most (default HANDSHAKE_TIMEOUT_MS). */
+  handshakeTimeoutMs?: number;
   /** The network (default: TCP) and time (default: the real timers); a simulation passes its
    * own. */
   transport?: Transport;
@@ -120,7 +128,6 @@ export class PrimaryReplicator implements UpdateListener {
   private link: FramedSocket | null = null;
   private ready = false;
   private stopped = false;
-  private nonce = '';
   private updateFrames = 0;
   private receivedFrames = 0;
   private waiters: Waiter[] = [];
@@ -128,8 +135,9 @@ export class PrimaryReplicator implements UpdateListener {
   private reconnectTimer: Cancel | null = null;
   private watchdog: Cancel | null = null;
   private commitTimer: Cancel | null = null;
-  /** A connect under way (aborted by stop() or when it takes longer than the link timeout). */
-  private connecting: AbortController | null = null;
+  /** The current connection, from connecting until it closes (link is set once it is up). */
+  private attempt: LinkAttempt | null = null;
+  private readonly security: LinkSecurity;
   private localCommitScheduled = false;
   private lastError: string | null = null;
   private snapshotWaiters = new Map<number, (r: Record<string, unknown>) => void>();
@@ -142,6 +150,7 @@ export class PrimaryReplicator implements UpdateListener {
     this.timers = opts.timers ?? realTimers;
     this.transport = opts.transport ?? tcpTransport;
     this.restores = new RestoreRequests(this.timers);
+    this.security = { tls: opts.tls ?? true, keys: linkKeys(opts.key) };
     for (const v of engine.volumesById.values()) this.addPair(v);
     this.committedThrough = engine.nextSeq - 1;
   }
@@ -172,8 +181,7 @@ export class PrimaryReplicator implements UpdateListener {
     this.reconnectTimer?.();
     this.commitTimer?.();
     this.watchdog?.();
-    this.connecting?.abort();
-    this.link?.close('primary shutting down');
+    this.attempt?.stop('primary shutting down');
     this.releaseWaiters();
   }
 
@@ -223,41 +231,47 @@ export class PrimaryReplicator implements UpdateListener {
 
   // ---- connection ----
 
+  /** A new connection (link-attempt.ts: connect, greeting, TLS, handshake, one deadline). */
   private connect(): void {
-    if (this.stopped || this.connecting) return;
-    const abort = new AbortController();
-    this.connecting = abort;
-    // a connect that hangs (a host that drops everything) is given up like a silent link
-    const cancelDeadline = this.timers.after(this.linkTimeoutMs, () => abort.abort());
-    this.transport.connect({ host: this.opts.host, port: this.opts.port }, abort.signal).then((stream) => {
-      cancelDeadline();
-      this.connecting = null;
-      if (this.stopped) {
-        stream.destroy();
-        return;
-      }
-      this.nonce = newNonce(this.opts.random);
-      const link: FramedSocket = new FramedSocket(stream, this.timers, (f) => this.onFrame(link, f), (reason) => this.onClosed(link, reason));
-      this.link = link;
-      // arrayId lets the secondary tell a new primary array from the one its watermarks are
-      // about; mode lets it batch its commits when nobody waits for RECEIVED (async)
-      link.sendJson(MSG.HELLO, { protocol: PROTOCOL_VERSION_JSON, role: 'primary', nonce: this.nonce, arrayId: this.engine.array.arrayId, mode: this.opts.mode });
-    }, (err: Error) => {
-      cancelDeadline();
-      this.connecting = null;
-      if (!this.stopped) this.linkDown(err.message);
+    if (this.stopped || this.attempt) return;
+    const attempt: LinkAttempt = new LinkAttempt({
+      address: { host: this.opts.host, port: this.opts.port }, transport: this.transport, timers: this.timers, security: this.security, random: this.opts.random,
+      handshakeTimeoutMs: this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, hello: { arrayId: this.engine.array.arrayId, mode: this.opts.mode },
+    }, {
+      ready: (link, info) => this.onReady(link, info),
+      frame: (link, f) => this.onFrame(link, f),
+      down: (reason, err) => {
+        if (this.attempt !== attempt) return;
+        this.attempt = null;
+        this.linkDown(reason, err);
+      },
     });
+    this.attempt = attempt;
   }
 
-  private onClosed(link: FramedSocket, reason: string): void {
-    if (this.link !== link) return;
-    this.linkDown(reason);
+  private onReady(link: FramedSocket, info: ReadyInfo): void {
+    this.link = link;
+    this.ready = true;
+    this.lastError = null;
+    this.updateFrames = 0;
+    this.receivedFrames = 0;
+    this.opts.log.info('replica link up', { secondary: `${this.opts.host}:${this.opts.port}`, mode: this.opts.mode, tls: this.security.tls ? 'psk' : 'off', trackBytes: info.trackBytes });
+    for (const p of this.pairs.values()) {
+      link.sendJson(MSG.VOLUME, { id: p.v.row.id, name: p.v.row.name, capacityBytes: p.v.row.capacityBytes, trackBytes: this.engine.layout.trackBytes });
+    }
   }
 
   /** The link is gone (or never came up): everything waiting on it is released, and a new
    * connection is tried after reconnectMs. */
-  private linkDown(reason: string): void {
-    if (this.ready || reason !== this.lastError) this.opts.log.warn('replica link down', { reason });
+  private linkDown(reason: string, err: unknown): void {
+    if (this.ready || reason !== this.lastError) {
+      this.opts.log.warn('replica link down', { reason });
+      // once per outage, not once per reconnect attempt
+      if (err instanceof AuthenticationError) {
+        const what = 'peerTls' in err.data ? 'secondary refused: the two ends differ in --replica-tls' : 'secondary refused: it failed authentication (wrong replication key?)';
+        this.opts.log.error(what, { secondary: `${this.opts.host}:${this.opts.port}`, reason });
+      }
+    }
     this.lastError = reason;
     this.ready = false;
     this.link = null;
@@ -286,33 +300,6 @@ export class PrimaryReplicator implements UpdateListener {
   }
 
   private async onFrame(link: FramedSocket, f: Frame): Promise<void> {
-    if (!this.ready) {
-      if (f.type === MSG.CHALLENGE) {
-        const c = decodeJson<{ nonce: string; proof: string }>(f.payload, 'CHALLENGE', { nonce: 'string', proof: 'string' });
-        if (!validNonce(c.nonce)) throw new ProtocolError('CHALLENGE is malformed');
-        if (!proofMatches(proof(this.opts.key, 'secondary', this.nonce, c.nonce), c.proof)) {
-          const why = 'authentication failed: the secondary does not hold this primary\'s replication key (check --key-file on both ends)';
-          // once per outage, not once per reconnect attempt
-          if (this.lastError !== why) this.opts.log.error('secondary refused: it failed authentication (wrong replication key?)', { secondary: `${this.opts.host}:${this.opts.port}` });
-          throw new ProtocolError(why);
-        }
-        link.sendJson(MSG.AUTH, { proof: proof(this.opts.key, 'primary', this.nonce, c.nonce) });
-        return;
-      }
-      if (f.type === MSG.READY) {
-        const r = decodeJson<{ trackBytes: number }>(f.payload, 'READY', { trackBytes: 'number' });
-        this.ready = true;
-        this.lastError = null;
-        this.updateFrames = 0;
-        this.receivedFrames = 0;
-        this.opts.log.info('replica link up', { secondary: `${this.opts.host}:${this.opts.port}`, mode: this.opts.mode, trackBytes: r.trackBytes });
-        for (const p of this.pairs.values()) {
-          link.sendJson(MSG.VOLUME, { id: p.v.row.id, name: p.v.row.name, capacityBytes: p.v.row.capacityBytes, trackBytes: this.engine.layout.trackBytes });
-        }
-        return;
-      }
-      throw new ProtocolError(`unexpected message type ${f.type} before the link is ready`);
-    }
     switch (f.type) {
       case MSG.VOLUME_OK: return this.onVolumeOk(f.payload);
       case MSG.RECEIVED: {

@@ -5,7 +5,7 @@
 // there too. A snapshot request freezes application at its barrier until the snapshot is
 // taken; updates keep arriving meanwhile.
 
-import { AlreadyExistsError, LsaError, ProtocolError } from '../errors';
+import { AlreadyExistsError, AuthenticationError, LsaError, ProtocolError } from '../errors';
 import { realTimers, sleep, type Timers } from '../io/timers';
 import { tcpTransport } from '../io/tcp-transport';
 import type { ByteStream, Listener, Transport } from '../io/transport';
@@ -15,9 +15,11 @@ import { RECORD_FLAG_TRIM, RECORD_FLAG_ZERO } from '../lsa/record-format';
 import { createVolume } from '../lsa/volumes';
 import type { Logger } from '../util/log';
 import { ASYNC_ACK_BYTES, ackDelay, asyncAckDelay } from './ack-delay';
-import { newNonce, proof, proofMatches, validNonce } from './auth';
+import { linkKeys, newNonce, proof, proofMatches, validNonce } from './auth';
 import { FramedSocket } from './framed-socket';
-import type { Frame } from './frame';
+import { PREAUTH_PAYLOAD_MAX, type Frame } from './frame';
+import { HandshakeGate, type GateLimits, type Handshake } from './handshake-gate';
+import { greetAsSecondary, type LinkSecurity } from './link-greeting';
 import { MSG, PROTOCOL_VERSION_JSON, decodeJson, decodeUpdate, type UpdateMessage } from './messages';
 import { decodeRestoreRead, encodeRestoreData, encodeRestoreError, type SnapshotRangeReader } from './restore-messages';
 
@@ -53,6 +55,11 @@ export interface SecondaryOptions {
   takeSnapshot?: SnapshotTaker;
   /** Serves RESTORE_READ (the snapshot store's ranges). */
   readSnapshot?: SnapshotRangeReader;
+  /** TLS-PSK on the link (default true; --replica-tls off for measurements only: both ends
+   * must agree). */
+  tls?: boolean;
+  /** The bounds on unauthenticated connections (default HANDSHAKES_MAX, HANDSHAKE_TIMEOUT_MS). */
+  limits?: GateLimits;
   /** The network (default: TCP) and time (default: the real timers); a simulation passes its
    * own. */
   transport?: Transport;
@@ -61,9 +68,6 @@ export interface SecondaryOptions {
   random?: (bytes: number) => Buffer;
 }
 
-/** A connection that has not authenticated within this is closed (a stuck or foreign peer
- * must not hold a socket for ever). */
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** UPDATE bytes stored but not yet durable before the data mover stops reading frames until a
  * flush catches up: bounds the memory of segments waiting to be written when updates arrive
  * faster than the disks. */
@@ -83,6 +87,8 @@ const META_PRIMARY = 'replicaPrimary';
 
 interface Session {
   link: FramedSocket;
+  /** Counted and timed by the gate until the primary authenticates. */
+  handshake: Handshake;
   stage: 'hello' | 'auth' | 'ready';
   primaryNonce: string;
   secondaryNonce: string;
@@ -110,8 +116,8 @@ interface Session {
 export class SecondaryServer {
   private listener: Listener | null = null;
   private session: Session | null = null;
-  /** Connections not through the handshake yet. */
-  private handshaking = new Set<Session>();
+  private readonly gate: HandshakeGate;
+  private readonly security: LinkSecurity;
   private readonly timers: Timers;
   private readonly transport: Transport;
   /** Applied watermark per volume name: every update of the primary up to it is applied. */
@@ -129,12 +135,12 @@ export class SecondaryServer {
 
   /** The primary array the watermarks belong to ('' if unknown). */
   private primaryArrayId = '';
-  /** The last handshake failure logged (each distinct one is logged once, not per retry). */
-  private lastRefusal = '';
 
   constructor(readonly engine: LsaEngine, readonly opts: SecondaryOptions) {
     this.timers = opts.timers ?? realTimers;
     this.transport = opts.transport ?? tcpTransport;
+    this.security = { tls: opts.tls ?? true, keys: linkKeys(opts.key) };
+    this.gate = new HandshakeGate(this.timers, opts.log, opts.limits);
     const meta = engine.nvram.meta();
     const saved = meta.get(META_APPLIED);
     if (saved) for (const [k, v] of Object.entries(JSON.parse(saved) as Record<string, number>)) this.applied.set(k, v);
@@ -151,14 +157,14 @@ export class SecondaryServer {
   async listen(): Promise<{ host: string; port: number }> {
     this.listener = await this.transport.listen({ host: this.opts.host, port: this.opts.port }, (stream) => this.accept(stream));
     const addr = this.listener.address;
-    this.opts.log.info('replica link listening', { address: `${addr.host}:${addr.port}` });
+    this.opts.log.info('replica link listening', { address: `${addr.host}:${addr.port}`, tls: this.security.tls ? 'psk' : 'off' });
     return addr;
   }
 
   async close(): Promise<void> {
     await this.listener?.close();
     this.listener = null;
-    for (const s of [...this.handshaking]) s.link.close('secondary shutting down');
+    this.gate.closeAll('secondary shutting down');
     this.session?.link.close('secondary shutting down');
   }
 
@@ -166,30 +172,32 @@ export class SecondaryServer {
     return this.session?.stage === 'ready';
   }
 
+  /** A connection: admitted by the gate (or refused), greeted, secured, then its frames. */
   private accept(stream: ByteStream): void {
-    const peer = stream.peer;
+    const hs = this.gate.admit(stream);
+    if (!hs) return;
+    greetAsSecondary(stream, this.security).then((secured) => {
+      if (hs.isOver) {
+        secured.destroy(); // the deadline passed during TLS
+        return;
+      }
+      hs.stream = secured;
+      this.startSession(hs, secured);
+    }, (err: Error) => this.gate.failed(hs, err.message));
+  }
+
+  private startSession(hs: Handshake, stream: ByteStream): void {
+    const peer = hs.peer;
     const session: Session = {
-      link: null as unknown as FramedSocket, stage: 'hello', primaryNonce: '', secondaryNonce: newNonce(this.opts.random), primaryArrayId: '', lazyAcks: false, lastUpdateMs: 0, wakeAck: null,
+      link: null as unknown as FramedSocket, handshake: hs, stage: 'hello', primaryNonce: '', secondaryNonce: newNonce(this.opts.random), primaryArrayId: '', lazyAcks: false, lastUpdateMs: 0, wakeAck: null,
       volumes: new Map(), updates: 0, acked: 0, flushing: false, appliedReplies: [], storedBytes: 0, durableBytes: 0, committedThrough: 0, peer,
     };
-    const cancelTimer = this.timers.after(HANDSHAKE_TIMEOUT_MS, () => {
-      if (session.stage !== 'ready') session.link.fail(new ProtocolError(`no authenticated primary within ${HANDSHAKE_TIMEOUT_MS} ms`));
-    });
-    this.handshaking.add(session);
     session.link = new FramedSocket(stream, this.timers, (f) => this.onFrame(session, f), (reason) => {
-      cancelTimer();
-      this.handshaking.delete(session);
-      if (session.stage === 'ready') {
-        this.opts.log.info('primary disconnected', { peer, reason });
-        this.lastRefusal = '';
-      } else if (reason !== this.lastRefusal) {
-        // a refused handshake is retried by the primary every half second: say it once
-        this.lastRefusal = reason;
-        this.opts.log.warn('primary refused: handshake failed, nothing written', { peer, reason });
-      }
+      if (session.stage === 'ready') this.opts.log.info('primary disconnected', { peer, reason });
+      else this.gate.failed(hs, reason);
       if (this.session === session) this.session = null;
-    });
-    this.opts.log.debug('primary connecting', { peer });
+    }, PREAUTH_PAYLOAD_MAX);
+    hs.link = session.link;
   }
 
   private onFrame(s: Session, f: Frame): Promise<void> | void {
@@ -213,26 +221,30 @@ export class SecondaryServer {
       s.primaryNonce = hello.nonce;
       s.primaryArrayId = typeof hello.arrayId === 'string' ? hello.arrayId : '';
       s.lazyAcks = hello.mode === 'async';
-      s.link.sendJson(MSG.CHALLENGE, { nonce: s.secondaryNonce, proof: proof(this.opts.key, 'secondary', s.primaryNonce, s.secondaryNonce) });
+      // only a nonce: the secondary proves nothing to a peer that has not proved itself
+      s.link.sendJson(MSG.CHALLENGE, { nonce: s.secondaryNonce });
       s.stage = 'auth';
       return;
     }
     if (s.stage === 'auth') {
       if (f.type !== MSG.AUTH) throw new ProtocolError(`expected AUTH, got message type ${f.type}`);
       const auth = decodeJson<{ proof: string }>(f.payload, 'AUTH', { proof: 'string' });
-      if (!proofMatches(proof(this.opts.key, 'primary', s.primaryNonce, s.secondaryNonce), auth.proof)) {
+      const binding = s.link.stream.channelBinding();
+      const { macKey } = this.security.keys;
+      if (!proofMatches(proof(macKey, 'primary', s.primaryNonce, s.secondaryNonce, binding), auth.proof)) {
         // logged once by the close handler ("primary refused")
-        throw new ProtocolError('authentication failed: the primary\'s replication key does not match this secondary\'s (check --key-file on both ends)');
+        throw new AuthenticationError('authentication failed: the primary\'s replication key does not match this secondary\'s (check --key-file on both ends)');
       }
       if (this.session && this.session !== s) this.session.link.close('replaced by a new primary connection');
       this.session = s;
-      this.handshaking.delete(s);
+      this.gate.succeeded(s.handshake);
+      s.link.authenticated();
       s.stage = 'ready';
       // whatever was pending from an earlier connection is resent by the primary's resync
       const dropped = dropPending(this.engine);
       const adopted = this.adoptPrimary(s);
       if (dropped > 0 || adopted) await this.engine.flush();
-      s.link.sendJson(MSG.READY, { arrayId: this.engine.array.arrayId, trackBytes: this.engine.layout.trackBytes });
+      s.link.sendJson(MSG.READY, { proof: proof(macKey, 'secondary', s.primaryNonce, s.secondaryNonce, binding), arrayId: this.engine.array.arrayId, trackBytes: this.engine.layout.trackBytes });
       this.opts.log.info('primary authenticated', { peer: s.peer, droppedPending: dropped });
     }
   }

@@ -35,6 +35,8 @@ export interface SimPairOptions {
   mode: ReplicationMode;
   capacityBytes: number;
   network?: MemNetworkOptions;
+  /** TLS-PSK on the link (default true; the in-memory network models it). */
+  tls?: boolean;
   log?: Logger;
 }
 
@@ -79,11 +81,11 @@ export class SimPair {
     await createVolume(primary, 'vol0', o.capacityBytes, 'none');
     const secondary = await make('secondary');
     const server = new SecondaryServer(secondary, {
-      ...SIM_REPLICA_ADDRESS, key, log: log.child('secondary'), transport: net.transport('secondary'), timers: sched, random,
+      ...SIM_REPLICA_ADDRESS, key, tls: o.tls ?? true, log: log.child('secondary'), transport: net.transport('secondary'), timers: sched, random,
     });
     await sched.drive(server.listen());
     const replicator = new PrimaryReplicator(primary, {
-      ...SIM_REPLICA_ADDRESS, key, mode: o.mode, lagMaxBytes: 64 * 1024 * 1024, log: log.child('primary'), reconnectMs: 50,
+      ...SIM_REPLICA_ADDRESS, key, tls: o.tls ?? true, mode: o.mode, lagMaxBytes: 64 * 1024 * 1024, log: log.child('primary'), reconnectMs: 50,
       linkTimeoutMs: SIM_LINK_TIMEOUT_MS, transport: net.transport('primary'), timers: sched, random,
     });
     replicator.start();

@@ -11,6 +11,8 @@ import { silentLogger, type Logger } from '../../src/util/log';
 import { volumeByName } from '../../src/volume/volume';
 
 export const REP_GEOMETRY = { disks: 4, columnBytes: 64 * 1024, diskBytes: 8 * 1024 * 1024, trackBytes: 4096 };
+/** The primary's link timeout in these tests (the product's default is 10 s). */
+export const REP_LINK_TIMEOUT_MS = 3000;
 
 /** Cuts the primary -> secondary byte stream into whole frames (header: length at 12). */
 class FrameSplitter {
@@ -47,6 +49,8 @@ export class Proxy {
   /** Rewrites whole frames flowing primary -> secondary when set (replay, drop, reorder). */
   frameTamper: ((frame: Buffer) => Buffer[]) | null = null;
   blocked = false;
+  /** When set, every byte forwarded (both directions, as forwarded) is kept here. */
+  recorded: Buffer[] | null = null;
   private stalledNow = false;
   /** Connections accepted so far. */
   connections = 0;
@@ -72,9 +76,14 @@ export class Proxy {
         const out = ft ? frames.flatMap((f) => ft(f)) : frames;
         if (out.length === 0) return;
         const joined = out.length === 1 ? out[0] : Buffer.concat(out);
-        b.write(this.tamper ? this.tamper(joined) : joined);
+        const sent = this.tamper ? this.tamper(joined) : joined;
+        this.recorded?.push(Buffer.from(sent));
+        b.write(sent);
       });
-      b.on('data', (d: Buffer) => a.write(d));
+      b.on('data', (d: Buffer) => {
+        this.recorded?.push(Buffer.from(d));
+        a.write(d);
+      });
       const end = (): void => {
         a.destroy();
         b.destroy();
@@ -134,18 +143,20 @@ export interface RepRig {
   key: Buffer;
 }
 
-export async function makeRepRig(dir: string, mode: ReplicationMode, capacityBytes: number, opts: { log?: Logger; lagMaxBytes?: number; takeSnapshot?: SnapshotTaker; volumes?: string[] } = {}): Promise<RepRig> {
+export async function makeRepRig(dir: string, mode: ReplicationMode, capacityBytes: number, opts: { log?: Logger; lagMaxBytes?: number; takeSnapshot?: SnapshotTaker; volumes?: string[]; tls?: boolean } = {}): Promise<RepRig> {
   const log = opts.log ?? silentLogger;
   const key = randomBytes(32);
   const primary = await createArray(`${dir}/primary`, { geometry: REP_GEOMETRY, volume: null });
   const { createVolume } = await import('../../src/lsa/volumes.js');
   for (const name of opts.volumes ?? ['vol0']) await createVolume(primary, name, capacityBytes, 'none');
   const secondary = await createArray(`${dir}/secondary`, { geometry: REP_GEOMETRY, volume: null });
-  const server = new SecondaryServer(secondary, { host: '127.0.0.1', port: 0, key, log: log.child('secondary'), takeSnapshot: opts.takeSnapshot });
+  const server = new SecondaryServer(secondary, { host: '127.0.0.1', port: 0, key, tls: opts.tls ?? true, log: log.child('secondary'), takeSnapshot: opts.takeSnapshot });
   const addr = await server.listen();
   const proxy = new Proxy(addr.port);
   await proxy.listen();
-  const replicator = new PrimaryReplicator(primary, { host: '127.0.0.1', port: proxy.port, key, mode, lagMaxBytes: opts.lagMaxBytes ?? 64 * 1024 * 1024, log: log.child('primary'), reconnectMs: 50 });
+  // a byte changed in a TLS record's length field leaves the receiver waiting for a record
+  // that never completes: the link timeout (shorter here) is what ends it
+  const replicator = new PrimaryReplicator(primary, { host: '127.0.0.1', port: proxy.port, key, tls: opts.tls ?? true, mode, lagMaxBytes: opts.lagMaxBytes ?? 64 * 1024 * 1024, log: log.child('primary'), reconnectMs: 50, linkTimeoutMs: REP_LINK_TIMEOUT_MS });
   replicator.start();
   return { primary, secondary, server, replicator, proxy, key };
 }
