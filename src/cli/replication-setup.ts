@@ -27,6 +27,7 @@ export const REPLICATION_OPTIONS: Record<string, OptionSpec> = {
   'lag-max': { type: 'string', default: '64MiB', description: 'async: shipped-but-unacknowledged bytes before falling back to tracking out-of-sync tracks', valueName: 'SIZE' },
   'link-timeout': { type: 'string', default: String(LINK_TIMEOUT_MS), description: 'primary: milliseconds of silence from the secondary before the link is dropped (sync writes never wait longer)', valueName: 'MS' },
   'key-file': { type: 'string', description: 'pre-shared key file (default: DIR/replication.key; both ends must hold the same key)', valueName: 'FILE' },
+  'replica-tls': { type: 'string', default: 'on', description: 'TLS-PSK on the replication link, keyed from the replication key: on, or off only for measurements (both ends must agree)', valueName: 'on|off' },
   control: { type: 'string', description: `control API address (default 127.0.0.1:${DEFAULT_CONTROL_PORT} on a primary); every request needs the control token`, valueName: 'ADDR' },
   'token-file': { type: 'string', description: 'control token file (default: DIR/control.token, created with mode 0600 if missing)', valueName: 'FILE' },
   'snapshots-max': { type: 'string', default: String(SNAPSHOTS_MAX_DEFAULT), description: 'snapshots kept per volume; past it a snapshot is refused (429) until lsa snapshot delete removes one', valueName: 'N' },
@@ -43,6 +44,13 @@ function address(text: string, defaultPort: number, what: string): ListenAddress
   } catch {
     throw new InvalidArgumentError(`--${what}: cannot read "${text}" as HOST:PORT`);
   }
+}
+
+/** --replica-tls: on (the default) or off. */
+function replicaTls(ctx: CommandContext): boolean {
+  const text = optStr(ctx, 'replica-tls') ?? 'on';
+  if (text !== 'on' && text !== 'off') throw new InvalidArgumentError(`--replica-tls must be on or off; got "${text}"`);
+  return text === 'on';
 }
 
 export function isSecondary(ctx: CommandContext): boolean {
@@ -80,7 +88,10 @@ export async function planReplication(ctx: CommandContext, engine: LsaEngine, di
   const secondary = optStr(ctx, 'secondary');
   if (listen && secondary) throw new InvalidArgumentError('an array is either a secondary (--replica-listen) or a primary (--secondary), not both');
   const keyPath = optStr(ctx, 'key-file') ?? joinPath(dir, KEY_FILE);
-  if (listen || secondary) readKeyFile(keyPath); // a missing or bad key is reported before serving
+  if (listen || secondary) {
+    readKeyFile(keyPath); // a missing or bad key is reported before serving
+    if (!replicaTls(ctx)) log.warn('--replica-tls off: the replication link carries the volumes\' data in the clear, and a CRC is all that guards it (for measurements only)');
+  }
   const snapshotsMax = snapshotsMaxOf(ctx);
   // a bad token file (mode, link, length) is reported before serving too
   const token = secondary || optStr(ctx, 'control') ? controlToken(ctx, dir, log) : null;
@@ -102,6 +113,7 @@ export async function startReplication(ctx: CommandContext, engine: LsaEngine, d
   const linkTimeoutMs = Number(linkTimeoutText);
   if (!/^\d+$/.test(linkTimeoutText) || linkTimeoutMs < 100) throw new InvalidArgumentError(`--link-timeout: give milliseconds, at least 100; got "${linkTimeoutText}"`);
   const keyPath = optStr(ctx, 'key-file') ?? joinPath(dir, KEY_FILE);
+  const tls = replicaTls(ctx);
   const services: Service[] = [];
   let snapshots: SnapshotStore | null = null;
   let replicator: PrimaryReplicator | null = null;
@@ -109,14 +121,14 @@ export async function startReplication(ctx: CommandContext, engine: LsaEngine, d
     const key = readKeyFile(keyPath);
     snapshots = openedSnapshots ?? (await SnapshotStore.open(engine, log.child('snapshot'), { snapshotsMax }));
     const a = address(listen, DEFAULT_REPLICA_PORT, 'replica-listen');
-    const server = new SecondaryServer(engine, { host: a.host, port: a.port, key, log: log.child('replica'), takeSnapshot: (req) => snapshots!.take(req), readSnapshot: (req) => readSnapshotRange(snapshots!, req) });
+    const server = new SecondaryServer(engine, { host: a.host, port: a.port, key, tls, log: log.child('replica'), takeSnapshot: (req) => snapshots!.take(req), readSnapshot: (req) => readSnapshotRange(snapshots!, req) });
     await server.listen();
     services.push({ name: 'replica link', stop: () => server.close() });
   }
   if (secondary) {
     const key = readKeyFile(keyPath);
     const a = address(secondary, DEFAULT_REPLICA_PORT, 'secondary');
-    replicator = new PrimaryReplicator(engine, { host: a.host, port: a.port, key, mode, lagMaxBytes, linkTimeoutMs, log: log.child('replica') });
+    replicator = new PrimaryReplicator(engine, { host: a.host, port: a.port, key, tls, mode, lagMaxBytes, linkTimeoutMs, log: log.child('replica') });
     replicator.start();
     services.push({ name: 'remote copy', stop: () => replicator!.stop() });
   }

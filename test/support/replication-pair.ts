@@ -81,6 +81,8 @@ export interface PairOptions {
   lagMax?: string;
   /** Default PAIR_LINK_TIMEOUT_MS. */
   linkTimeoutMs?: number;
+  /** --replica-tls on both (default on); a test of the frames themselves needs them plain. */
+  tls?: 'on' | 'off';
 }
 
 export class ProcessPair {
@@ -118,7 +120,7 @@ export class ProcessPair {
   }
 
   async startSecondary(): Promise<ServerProcess> {
-    const s = await ServerProcess.start(['--dir', this.sDir, '--replica-listen', `127.0.0.1:${this.replicaPort}`]);
+    const s = await ServerProcess.start(['--dir', this.sDir, '--replica-listen', `127.0.0.1:${this.replicaPort}`, '--replica-tls', this.opts.tls ?? 'on']);
     this.secondary = s;
     await s.waitFor(/replica link listening/, 10_000);
     return s;
@@ -127,7 +129,7 @@ export class ProcessPair {
   async startPrimary(): Promise<ServerProcess> {
     const p = await ServerProcess.start([
       '--dir', this.pDir, '--secondary', `127.0.0.1:${this.proxy.port}`, '--control', `127.0.0.1:${this.controlPort}`,
-      '--mode', this.opts.mode, '--link-timeout', String(this.opts.linkTimeoutMs ?? PAIR_LINK_TIMEOUT_MS), '--lag-max', this.opts.lagMax ?? '64MiB',
+      '--mode', this.opts.mode, '--replica-tls', this.opts.tls ?? 'on', '--link-timeout', String(this.opts.linkTimeoutMs ?? PAIR_LINK_TIMEOUT_MS), '--lag-max', this.opts.lagMax ?? '64MiB',
     ]);
     this.primary = p;
     await p.waitFor(/control API listening/, 10_000);
