@@ -15,7 +15,13 @@ import { silentLogger } from '../../src/util/log';
 import { createBenchVolume, type BenchVolume } from './bench-volume';
 import { startSecondaryChild, type SecondaryChild } from './secondary-child';
 
-export type PairMode = 'none' | 'async' | 'sync';
+/** No secondary; an async or sync one over TLS (the default); the same with
+ * `--replica-tls off`, to show what TLS costs. */
+export type PairMode = 'none' | 'async' | 'sync' | 'async-plain' | 'sync-plain';
+
+function isPlain(mode: PairMode): boolean {
+  return mode.endsWith('-plain');
+}
 
 /** How long a pair may take to reach duplex (or the secondary to start) before the scenario
  * fails rather than waits for ever. */
@@ -33,7 +39,7 @@ export class ReplicationBenchPair {
     await (await createArray(sdir, { geometry, nvram: 'sqlite', volume: null })).close();
     const key = randomBytes(32);
     fs.writeFileSync(path.join(sdir, KEY_FILE), key.toString('hex') + '\n', { mode: 0o600 });
-    const secondary = await startSecondaryChild(sdir);
+    const secondary = await startSecondaryChild(sdir, isPlain(mode) ? ['--replica-tls', 'off'] : []);
     const pair = new ReplicationBenchPair(mode, primary, secondary, key);
     pair.connect();
     await pair.waitInSync();
@@ -49,7 +55,7 @@ export class ReplicationBenchPair {
   connect(): void {
     if (!this.secondary) return;
     this.replicator = new PrimaryReplicator(this.engine, {
-      host: '127.0.0.1', port: this.secondary.port, key: this.key, mode: this.mode === 'sync' ? 'sync' : 'async',
+      host: '127.0.0.1', port: this.secondary.port, key: this.key, mode: this.mode.startsWith('sync') ? 'sync' : 'async', tls: !isPlain(this.mode),
       lagMaxBytes: 64 * 1024 * 1024, log: silentLogger, reconnectMs: 20,
     });
     this.replicator.start();

@@ -14,8 +14,9 @@ export interface SecondaryChild {
   exited: Promise<void>;
 }
 
-export function startSecondaryChild(dir: string): Promise<SecondaryChild> {
-  const child = spawn(process.execPath, [MAIN_JS, 'serve', '--dir', dir, '--replica-listen', '127.0.0.1:0', '--nbd', '127.0.0.1:0', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** `extraArgs` go to `lsa serve` (e.g. `--replica-tls off`). */
+export function startSecondaryChild(dir: string, extraArgs: string[] = []): Promise<SecondaryChild> {
+  const child = spawn(process.execPath, [MAIN_JS, 'serve', '--dir', dir, '--replica-listen', '127.0.0.1:0', '--nbd', '127.0.0.1:0', '--log-format', 'json', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let log = '';
   return new Promise((resolve, reject) => {

@@ -1,8 +1,10 @@
 // replication: what the remote copy costs the host, and how long a resync takes. The same
 // write workloads run on a primary with no secondary, with an async secondary and with a sync
-// secondary, in the same run: 4 KiB random writes, 32 in flight, a flush after every 32; and
-// 1 MiB sequential writes, 4 in flight, a flush after every 32. Then a resync after an outage in
-// which 1% and 10% of a filled volume's tracks changed.
+// secondary (over TLS, the default), and with the same two over a plain link
+// (--replica-tls off), in the same run: 4 KiB random writes, 32 in flight, a flush after every
+// 32; and 1 MiB sequential writes, 4 in flight, a flush after every 32. Then a resync after an
+// outage in which 1% and 10% of a filled volume's tracks changed. The targets are judged with
+// TLS on; the plain numbers beside them show what TLS costs.
 //
 // The primary runs in this process, the secondary is a real `lsa serve --replica-listen` child
 // process, and they talk over loopback TCP through the real remote copy
@@ -51,7 +53,7 @@ const TARGET_ASYNC_RATIO = 0.7;
 const TARGET_SYNC_RATIO = 0.4;
 /** A resync may ship this much more than the changed tracks (headers are not counted). */
 const TARGET_RESYNC_BYTES_RATIO = 1.1;
-const MODES: PairMode[] = ['none', 'async', 'sync'];
+const MODES: PairMode[] = ['none', 'async', 'sync', 'async-plain', 'sync-plain'];
 const CHANGED_PERCENT = [1, 10] as const;
 
 interface WorkloadTimes {
@@ -140,8 +142,8 @@ export const replication = defineScenario<ReplicationParams>({
   name: 'replication',
   title: 'remote copy: host writes with no, an async and a sync secondary; resync after an outage',
   measures: 'system',
-  baseline: 'the same writes on the same kind of fresh array with no secondary, in the same run (the order of the three configurations rotates between runs); the primary runs in the harness, the secondary is an `lsa serve` child process on loopback TCP, on the same disk',
-  target: `asyncRatio >= ${TARGET_ASYNC_RATIO} and syncRatio >= ${TARGET_SYNC_RATIO} (medians, 4 KiB random writes; the sequential ratios are informational); resync ships at most ${TARGET_RESYNC_BYTES_RATIO} x the changed tracks' bytes (worst run)`,
+  baseline: 'the same writes on the same kind of fresh array with no secondary, in the same run (the order of the five configurations rotates between runs); the primary runs in the harness, the secondary is an `lsa serve` child process on loopback TCP, on the same disk',
+  target: `asyncRatio >= ${TARGET_ASYNC_RATIO} and syncRatio >= ${TARGET_SYNC_RATIO} with TLS on (medians, 4 KiB random writes; the plain-link and sequential ratios are informational); resync ships at most ${TARGET_RESYNC_BYTES_RATIO} x the changed tracks' bytes (worst run)`,
   metrics: [
     { key: 'noneIops', unit: 'IOPS', description: '4 KiB random writes (32 in flight, flush per 32), no secondary' },
     { key: 'asyncIops', unit: 'IOPS', description: 'the same with an async secondary (host-visible: writes and flushes acknowledged)' },
@@ -149,10 +151,18 @@ export const replication = defineScenario<ReplicationParams>({
     { key: 'noneSeqMiBps', unit: 'MiB/s', description: '1 MiB sequential writes (4 in flight, flush per 32), no secondary' },
     { key: 'asyncSeqMiBps', unit: 'MiB/s', description: 'the same with an async secondary' },
     { key: 'syncSeqMiBps', unit: 'MiB/s', description: 'the same with a sync secondary' },
+    { key: 'asyncPlainIops', unit: 'IOPS', description: 'async, the link without TLS (--replica-tls off)' },
+    { key: 'syncPlainIops', unit: 'IOPS', description: 'sync, the link without TLS' },
+    { key: 'asyncPlainSeqMiBps', unit: 'MiB/s', description: '1 MiB sequential writes, async, without TLS' },
+    { key: 'syncPlainSeqMiBps', unit: 'MiB/s', description: '1 MiB sequential writes, sync, without TLS' },
     { key: 'randAsyncRatio', unit: '', description: 'asyncIops / noneIops of the same run (result: asyncRatio)' },
     { key: 'randSyncRatio', unit: '', description: 'syncIops / noneIops of the same run (result: syncRatio)' },
+    { key: 'randAsyncPlainRatio', unit: '', description: 'asyncPlainIops / noneIops of the same run (result: asyncPlainRatio)' },
+    { key: 'randSyncPlainRatio', unit: '', description: 'syncPlainIops / noneIops of the same run (result: syncPlainRatio)' },
     { key: 'seqAsyncRatio', unit: '', description: 'asyncSeqMiBps / noneSeqMiBps of the same run' },
     { key: 'seqSyncRatio', unit: '', description: 'syncSeqMiBps / noneSeqMiBps of the same run' },
+    { key: 'seqAsyncPlainRatio', unit: '', description: 'asyncPlainSeqMiBps / noneSeqMiBps of the same run' },
+    { key: 'seqSyncPlainRatio', unit: '', description: 'syncPlainSeqMiBps / noneSeqMiBps of the same run' },
     { key: 'asyncDrainMs', unit: 'ms', description: 'async: from the last flush to the secondary having applied everything' },
     { key: 'resync1Ms', unit: 'ms', description: 'resync after 1% of the tracks changed: reconnect to duplex with everything applied' },
     { key: 'resync10Ms', unit: 'ms', description: 'the same after 10% changed' },
@@ -196,8 +206,12 @@ export const replication = defineScenario<ReplicationParams>({
         const metrics: Record<string, number> = {
           noneIops: iops('none'), asyncIops: iops('async'), syncIops: iops('sync'),
           noneSeqMiBps: seq('none'), asyncSeqMiBps: seq('async'), syncSeqMiBps: seq('sync'),
+          asyncPlainIops: iops('async-plain'), syncPlainIops: iops('sync-plain'),
+          asyncPlainSeqMiBps: seq('async-plain'), syncPlainSeqMiBps: seq('sync-plain'),
           randAsyncRatio: iops('async') / iops('none'), randSyncRatio: iops('sync') / iops('none'),
+          randAsyncPlainRatio: iops('async-plain') / iops('none'), randSyncPlainRatio: iops('sync-plain') / iops('none'),
           seqAsyncRatio: seq('async') / seq('none'), seqSyncRatio: seq('sync') / seq('none'),
+          seqAsyncPlainRatio: seq('async-plain') / seq('none'), seqSyncPlainRatio: seq('sync-plain') / seq('none'),
           asyncDrainMs: times.get('async')!.drainMs,
         };
         for (const pct of CHANGED_PERCENT) {
@@ -217,8 +231,12 @@ export const replication = defineScenario<ReplicationParams>({
   result: (s) => ({
     asyncRatio: ratioOf(s, 'randAsyncRatio'),
     syncRatio: ratioOf(s, 'randSyncRatio'),
+    asyncPlainRatio: ratioOf(s, 'randAsyncPlainRatio'),
+    syncPlainRatio: ratioOf(s, 'randSyncPlainRatio'),
     seqAsyncRatio: ratioOf(s, 'seqAsyncRatio'),
     seqSyncRatio: ratioOf(s, 'seqSyncRatio'),
+    seqAsyncPlainRatio: ratioOf(s, 'seqAsyncPlainRatio'),
+    seqSyncPlainRatio: ratioOf(s, 'seqSyncPlainRatio'),
     noneIops: s.metrics.noneIops.median,
     asyncIops: s.metrics.asyncIops.median,
     syncIops: s.metrics.syncIops.median,
@@ -242,6 +260,8 @@ export const replication = defineScenario<ReplicationParams>({
         { label: 'no secondary', role: 'baseline', ...s.metrics.noneIops },
         { label: 'async', role: 'ours', ...s.metrics.asyncIops },
         { label: 'sync', role: 'ours', ...s.metrics.syncIops },
+        { label: 'async, no TLS', role: 'ours', ...s.metrics.asyncPlainIops },
+        { label: 'sync, no TLS', role: 'ours', ...s.metrics.syncPlainIops },
       ],
     },
     {
@@ -252,6 +272,8 @@ export const replication = defineScenario<ReplicationParams>({
         { label: 'no secondary', role: 'baseline', ...s.metrics.noneSeqMiBps },
         { label: 'async', role: 'ours', ...s.metrics.asyncSeqMiBps },
         { label: 'sync', role: 'ours', ...s.metrics.syncSeqMiBps },
+        { label: 'async, no TLS', role: 'ours', ...s.metrics.asyncPlainSeqMiBps },
+        { label: 'sync, no TLS', role: 'ours', ...s.metrics.syncPlainSeqMiBps },
       ],
     },
     {

@@ -20,7 +20,7 @@ const RESULT_FIELDS: Record<string, string[]> = {
   recovery: ['smallTracks', 'largeTracks', 'openSmallMs', 'openLargeMs', 'openGrowth', 'rebuildSmallMs', 'rebuildLargeMs', 'rebuildGrowth', 'rebuildRssBytes'],
   degraded: ['healthyMiBps', 'degradedMiBps', 'degradedRatio', 'rebuildMiBps', 'plainReadMiBps', 'rebuildRatio'],
   gc: ['greedyModelErrorMax', 'hotcold80BestVsGreedy', 'bestWorstVsGreedy', 'bestSkewedVsGreedy', 'greedyUniform90', 'modelUniform90'],
-  replication: ['asyncRatio', 'syncRatio', 'seqAsyncRatio', 'seqSyncRatio', 'noneIops', 'asyncIops', 'syncIops', 'resync1Ms', 'resync10Ms', 'resyncBytesRatio'],
+  replication: ['asyncRatio', 'syncRatio', 'asyncPlainRatio', 'syncPlainRatio', 'seqAsyncRatio', 'seqSyncRatio', 'noneIops', 'asyncIops', 'syncIops', 'resync1Ms', 'resync10Ms', 'resyncBytesRatio'],
   snapshot: ['p50Ms', 'p99Ms', 'baseP50Ms', 'baseP99Ms', 'p99Ratio', 'smallTracks', 'largeTracks', 'snapshotSmallMs', 'snapshotLargeMs'],
   compress: ['randomDeflateVsNone', 'randomLz4VsNone', 'halfZeroDeflateStored', 'halfZeroLz4Stored', 'textDeflateStored', 'textLz4Stored', 'textDeflateMiBps', 'textLz4MiBps', 'textNoneMiBps'],
 };
