@@ -19,7 +19,7 @@ import { SecondaryServer } from '../replication/secondary';
 import { silentLogger, type Logger } from '../util/log';
 import { Prng } from '../util/prng';
 import { volumeByName } from '../volume/volume';
-import { randomOp } from './workload';
+import { applyHostOp, randomOp } from './workload';
 
 export const SIM_PAIR_GEOMETRY: Partial<Geometry> = { disks: 4, columnBytes: 64 * 1024, diskBytes: 8 * 1024 * 1024, trackBytes: 4096 };
 export const SIM_REPLICA_ADDRESS = { host: 'secondary', port: 10811 };
@@ -105,11 +105,7 @@ export class SimPair {
     const shape = { sizeBytes: v.sizeBytes, trackBytes: v.trackBytes, tracksMax: 8 };
     for (let i = 0; i < ops; i++) {
       const op = randomOp(rng, shape);
-      if (op.kind === 'write') await v.write(op.offset, op.data, { fua: op.fua });
-      else if (op.kind === 'trim') await v.trim(op.offset, op.length);
-      else if (op.kind === 'zero') await v.writeZeroes(op.offset, op.length, { noHole: op.noHole });
-      else if (op.kind === 'flush') await v.flush();
-      if (op.kind !== 'read' && op.kind !== 'reopen') this.sched.trace(`host ${op.kind}`);
+      if (await applyHostOp(v, op)) this.sched.trace(`host ${op.kind}`);
       if (rng.chance(0.5)) await sleep(this.sched, rng.next() * HOST_THINK_MS_MAX);
     }
     await v.flush();

@@ -2,6 +2,7 @@
 // and `lsa crashtest`. Offsets and lengths are deliberately unaligned most of the time.
 
 import type { Prng } from '../util/prng';
+import type { Volume } from '../volume/volume';
 
 export type Op =
   | { kind: 'write'; offset: number; data: Buffer; fua: boolean }
@@ -62,4 +63,15 @@ export function randomOp(rng: Prng, shape: WorkloadShape): Op {
   if (x < 0.8) return { kind: 'trim', ...randomRange(rng, shape) };
   if (x < 0.86) return { kind: 'zero', ...randomRange(rng, shape), noHole: rng.chance(0.5) };
   return { kind: 'flush' };
+}
+
+/** Does a write, trim, zero or flush on `v` (reads and reopens are the caller's). Returns
+ * false for an operation it left alone. */
+export async function applyHostOp(v: Volume, op: Op): Promise<boolean> {
+  if (op.kind === 'write') await v.write(op.offset, op.data, { fua: op.fua });
+  else if (op.kind === 'trim') await v.trim(op.offset, op.length);
+  else if (op.kind === 'zero') await v.writeZeroes(op.offset, op.length, { noHole: op.noHole });
+  else if (op.kind === 'flush') await v.flush();
+  else return false;
+  return true;
 }

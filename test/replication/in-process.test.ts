@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { checkArray } from '../../src/lsa/check';
 import { Prng } from '../../src/util/prng';
-import { randomOp } from '../../src/testing/workload';
+import { applyHostOp, randomOp } from '../../src/testing/workload';
 import { volumeByName } from '../../src/volume/volume';
 import { closeRepRig, makeRepRig, volumesEqual, waitDuplex, waitFor } from '../support/replication-rig';
 import { seedFrom, tmpDir } from '../support/tmp';
@@ -16,11 +16,7 @@ async function randomWrites(rig: Awaited<ReturnType<typeof makeRepRig>>, rng: Pr
   const v = volumeByName(rig.primary, 'vol0');
   const shape = { sizeBytes: CAPACITY, trackBytes: 4096, tracksMax: 8 };
   for (let i = 0; i < ops; i++) {
-    const op = randomOp(rng, shape);
-    if (op.kind === 'write') await v.write(op.offset, op.data, { fua: op.fua });
-    else if (op.kind === 'trim') await v.trim(op.offset, op.length);
-    else if (op.kind === 'zero') await v.writeZeroes(op.offset, op.length, { noHole: op.noHole });
-    else if (op.kind === 'flush') await v.flush();
+    await applyHostOp(v, randomOp(rng, shape));
   }
   await v.flush();
 }
