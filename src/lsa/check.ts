@@ -3,6 +3,7 @@
 // segment's parity matches its data columns. Tests run it after every crash.
 
 import { xorInto } from '../array/parity';
+import { rewriteParity } from '../array/rewrite-parity';
 import type { LsaEngine } from './engine';
 import { collectorOf } from './collector';
 import { expectedAccounting } from './accounting';
@@ -170,7 +171,8 @@ async function repairSegments(engine: LsaEngine, segments: number[], report: Che
     if (row.state !== 'closed') continue;
     const onlyParity = report.problems.every((p) => p.segment !== s || p.kind === 'parity-mismatch');
     if (onlyParity && !engine.array.degraded) {
-      await rewriteParity(engine, s);
+      await rewriteParity(engine.array, s);
+      await engine.array.sync();
       fixed.add(s);
       continue;
     }
@@ -183,18 +185,6 @@ async function repairSegments(engine: LsaEngine, segments: number[], report: Che
       report.repaired++;
     }
   }
-}
-
-async function rewriteParity(engine: LsaEngine, segment: number): Promise<void> {
-  const cb = engine.layout.columnBytes;
-  const parity = Buffer.alloc(cb);
-  const col = Buffer.alloc(cb);
-  for (let c = 0; c < engine.layout.dataColumns; c++) {
-    await engine.array.readColumn(segment, c, 0, col);
-    xorInto(parity, col);
-  }
-  await engine.array.writeParity(segment, 0, parity);
-  await engine.array.sync();
 }
 
 /** First column byte where parity disagrees with the data columns, or -1. */

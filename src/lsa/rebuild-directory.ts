@@ -33,6 +33,7 @@
 import { CorruptionError, InvalidArgumentError, NotFoundError } from '../errors';
 import { DiskArray, diskPath } from '../array/disk-array';
 import { xorInto } from '../array/parity';
+import { rewriteParity } from '../array/rewrite-parity';
 import type { DiskSystem } from '../io/disk-file';
 import { realDisks } from '../io/real-disk';
 import { systemClock, type Clock } from '../io/clock';
@@ -403,21 +404,10 @@ async function settleSegments(engine: LsaEngine, facts: SegmentFacts[], report: 
     }
     report.segmentsClosed++;
     if (!f.parityOk) {
-      await writeParity(engine, s);
+      await rewriteParity(engine.array, s);
       report.parityRewritten++;
     }
   }
   return rows;
-}
-
-async function writeParity(engine: LsaEngine, segment: number): Promise<void> {
-  const cb = engine.layout.columnBytes;
-  const parity = Buffer.alloc(cb);
-  const column = Buffer.alloc(cb);
-  for (let c = 0; c < engine.layout.dataColumns; c++) {
-    await engine.array.readColumn(segment, c, 0, column);
-    xorInto(parity, column);
-  }
-  await engine.array.writeParity(segment, 0, parity);
 }
 

@@ -6,7 +6,7 @@
 // segment is done.
 
 import { InvalidArgumentError } from '../errors';
-import { xorInto } from '../array/parity';
+import { parityScratch, rewriteParity } from '../array/rewrite-parity';
 import type { LsaEngine } from './engine';
 
 export interface RebuildProgress {
@@ -46,8 +46,8 @@ export async function rebuildDisk(engine: LsaEngine, disk: number, onProgress?: 
   }
   const progress: RebuildProgress = { disk, segmentsDone: next - 1, segmentsTotal: l.segments - 1, bytesWritten: 0, resumedAt: next };
   const cb = l.columnBytes;
-  const col = Buffer.alloc(cb);
-  const acc = Buffer.alloc(cb);
+  const scratch = parityScratch(cb);
+  const col = scratch.column;
   for (let s = next; s < l.segments; s++) {
     const row = engine.segments.row(s);
     if (row.state === 'closed' || row.state === 'collecting') {
@@ -56,12 +56,7 @@ export async function rebuildDisk(engine: LsaEngine, disk: number, onProgress?: 
         await engine.array.reconstructColumn(s, column, 0, col);
         await engine.array.writeColumn(s, column, 0, col);
       } else {
-        acc.fill(0);
-        for (let c = 0; c < l.dataColumns; c++) {
-          await engine.array.readColumn(s, c, 0, col);
-          xorInto(acc, col);
-        }
-        await engine.array.writeParity(s, 0, acc);
+        await rewriteParity(engine.array, s, scratch);
       }
       progress.bytesWritten += cb;
     } else if (row.state === 'open') {
