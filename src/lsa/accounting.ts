@@ -1,24 +1,33 @@
 // What the segment table's accounting must say, recomputed from the directories: a data
 // record counts its bytes once while anyone points at it (the volume directory, a snapshot,
 // the write-pending directory); a trim record counts one reference per track that points at
-// it. The checker compares; recovery of a secondary with snapshots recomputes.
+// it. The checker compares; recovery of a secondary with snapshots recomputes; the directory
+// rebuild (rebuild-directory.ts) takes its segment table from it.
 
+import type { Layout } from '../array/geometry';
 import { ENTRY_WORDS } from './directory';
 import type { LsaEngine } from './engine';
 import { isTrimLike } from './record-format';
+
+/** What the accounting is computed from: the volumes' directories, the pin holders' (snapshots)
+ * and the write-pending records. */
+export type AccountingSource = Pick<LsaEngine, 'volumesById' | 'pins' | 'pending'> & { readonly layout: Pick<Layout, 'segments' | 'segmentDataBytes'> };
 
 export interface Accounting {
   liveBytes: number[];
   trimRefs: number[];
 }
 
-export function expectedAccounting(engine: LsaEngine): Accounting {
+export function expectedAccounting(engine: AccountingSource): Accounting {
   const n = engine.layout.segments;
+  const sdb = engine.layout.segmentDataBytes;
   const liveBytes = new Array<number>(n).fill(0);
   const trimRefs = new Array<number>(n).fill(0);
   for (const v of engine.volumesById.values()) {
     const dirs = [v.directory, ...(engine.pins?.directories(v.row.id) ?? [])];
-    const seenData = new Set<string>();
+    // a data record counts once however many tracks point at it (only a damaged directory
+    // has two); keyed by its place in the array, which is below 2^53
+    const seenData = new Set<number>();
     for (let t = 0; t < v.tracks; t++) {
       let first = -1;
       let firstSlot = -1;
@@ -36,7 +45,7 @@ export function expectedAccounting(engine: LsaEngine): Accounting {
         const flags = w[t * ENTRY_WORDS + 4] & 0xffff;
         if (isTrimLike(flags)) trimRefs[seg]++;
         else {
-          const key = `${seg}:${slot}`;
+          const key = seg * sdb + slot;
           if (seenData.has(key)) continue;
           seenData.add(key);
           liveBytes[seg] += w[t * ENTRY_WORDS + 2];

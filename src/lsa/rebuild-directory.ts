@@ -27,8 +27,9 @@
 // that was never flushed before an earlier crash, whose record survived on disk and whose track
 // was not written again since, comes back.
 //
-// Memory: the directories (32 bytes per track), one segment's data area, and a few numbers per
-// segment.
+// Memory: the directories (32 bytes per track), one segment's data area, a few numbers per
+// segment, and while the accounting is recounted (accounting.ts) a set of one volume's data
+// records.
 
 import { CorruptionError, InvalidArgumentError, NotFoundError } from '../errors';
 import { DiskArray, diskPath } from '../array/disk-array';
@@ -47,6 +48,7 @@ import type { NvramStore, PageWrite, VolumeRow } from './nvram';
 import { NVRAM_FILE, SqliteNvram } from './sqlite-nvram';
 import type { SegmentRow } from './segment-table';
 import { scanRecords } from './relocate';
+import { expectedAccounting } from './accounting';
 import { FORMAT_VERSION } from './open-array';
 import { DirectoryJournal, type JournalVolume } from './directory-journal';
 import { VolumeDirectory } from './directory';
@@ -366,27 +368,15 @@ async function repairFromParity(engine: LsaEngine, segment: number, slot: number
   return r;
 }
 
-/** Accounting from the chosen entries; free or closed; parity for closed segments that lack it. */
+/** Accounting from the chosen entries (accounting.ts); free or closed; parity for closed
+ * segments that lack it. */
 async function settleSegments(engine: LsaEngine, facts: SegmentFacts[], report: RebuildReport, clock: Clock): Promise<SegmentRow[]> {
   const layout = engine.layout;
-  const live = new Float64Array(layout.segments);
-  const refs = new Float64Array(layout.segments);
+  const { liveBytes: live, trimRefs: refs } = expectedAccounting(engine);
   for (const v of engine.volumesById.values()) {
-    const dir = v.directory;
-    const vr: RebuildVolumeReport = { id: v.row.id, name: v.row.name, capacityBytes: v.row.capacityBytes, tracks: v.tracks, dataTracks: 0, trimmedTracks: 0 };
-    for (let t = 0; t < v.tracks; t++) {
-      const seg = dir.segmentOf(t);
-      if (seg === 0) continue;
-      const e = dir.get(t);
-      if (isTrimLike(e.flags)) {
-        refs[seg]++;
-        vr.trimmedTracks++;
-      } else {
-        live[seg] += e.recordBytes;
-        vr.dataTracks++;
-      }
-    }
-    report.volumes.push(vr);
+    const dataTracks = v.directory.countAllocated((f) => !isTrimLike(f));
+    const trimmedTracks = v.directory.countAllocated(isTrimLike);
+    report.volumes.push({ id: v.row.id, name: v.row.name, capacityBytes: v.row.capacityBytes, tracks: v.tracks, dataTracks, trimmedTracks });
   }
   const rows: SegmentRow[] = [];
   const nowMs = clock.nowMs();
