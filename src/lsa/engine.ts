@@ -29,6 +29,7 @@ import {
 } from './record-format';
 import { SegmentTable } from './segment-table';
 import { PendingDirectory } from './pending';
+import { HOST_STREAMS, STREAMS, STREAM_HOST, defaultPlacement, type Placement } from './placement';
 import { crc32 } from 'node:zlib';
 
 /** Sealed segments waiting for their writes to complete; writers wait when this many are
@@ -39,28 +40,6 @@ import { crc32 } from 'node:zlib';
 export const SEALED_QUEUE_MAX = 4;
 /** Free segments kept back from host writes so the collector can always make progress. */
 export const RESERVED_SEGMENTS = 3;
-/** Open streams: host writes (hot), host writes (cold), collector output. */
-export const STREAM_HOST = 0;
-export const STREAM_HOST_COLD = 1;
-export const STREAM_GC = 2;
-export const STREAMS = 3;
-const HOST_STREAMS = [STREAM_HOST, STREAM_HOST_COLD] as const;
-
-/** Chooses the open segment (stream) for host and collector writes; the separating policy
- * of the collector plugs in here. */
-export interface Placement {
-  hostStream(volumeId: number, track: number, previousSeq: number, nowSeq: number): number;
-  gcStream(seq: number, nowSeq: number): number;
-  /** Every stream gcStream can return (the collector's room depends on how many). */
-  readonly gcStreams: readonly number[];
-}
-
-export const defaultPlacement: Placement = {
-  hostStream: () => STREAM_HOST,
-  gcStream: () => STREAM_HOST,
-  gcStreams: [STREAM_HOST],
-};
-
 /** One host update, as the remote copy ships it: `count` tracks from `track`; data records
  * carry sequences seq .. seq + count - 1 in order, a TRIM/ZERO record one sequence. */
 export interface UpdateEvent {

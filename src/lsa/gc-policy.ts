@@ -24,7 +24,8 @@
 // deterministic and independent of the machine's speed.
 
 import { InvalidArgumentError } from '../errors';
-import { STREAM_GC, STREAM_HOST, STREAM_HOST_COLD, defaultPlacement, type LsaEngine, type Placement } from './engine';
+import type { LsaEngine } from './engine';
+import { STREAM_GC, STREAM_HOST, STREAM_HOST_COLD, defaultPlacement, type Placement } from './placement';
 import { recordBytes } from './record-format';
 
 export const GC_POLICIES = ['greedy', 'cost-benefit', 'age-threshold', 'sepbit'] as const;
