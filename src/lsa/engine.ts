@@ -28,6 +28,7 @@ import {
   encodeHeader, isTrimLike, recordBytes, type RecordHeader,
 } from './record-format';
 import { SegmentTable } from './segment-table';
+import { EngineStatus } from './engine-status';
 import { PendingDirectory } from './pending';
 import { HOST_STREAMS, STREAMS, STREAM_HOST, defaultPlacement, type Placement } from './placement';
 import { crc32 } from 'node:zlib';
@@ -143,8 +144,8 @@ export class LsaEngine {
   private roomWaiters: Waiter[] = [];
   private destaging = false;
   private changedSinceCommit = false;
-  private failure: unknown = null;
-  private closed = false;
+  /** Open, stopped by an I/O error, or closed: every entry point checks it. */
+  private readonly status = new EngineStatus();
 
   readonly dir: string;
   readonly array: DiskArray;
@@ -213,16 +214,6 @@ export class LsaEngine {
 
   // ---- writes ----
 
-  private checkUsable(): void {
-    if (this.closed) throw new ClosedError('the array is closed');
-    if (this.failure) {
-      throw new ClosedError(
-        `the array stopped after an I/O error (${(this.failure as Error).message}); reopen it to recover from the last commit`,
-        {},
-      );
-    }
-  }
-
   volume(id: number): VolumeState {
     const v = this.volumesById.get(id);
     if (!v) throw new InvalidArgumentError(`no volume with id ${id}`);
@@ -231,10 +222,10 @@ export class LsaEngine {
 
   /** Waits until the destager has room for more sealed segments (bounded memory). */
   private async waitForRoom(): Promise<void> {
-    while (this.sealedQueue.length >= SEALED_QUEUE_MAX && !this.failure) {
+    while (this.sealedQueue.length >= SEALED_QUEUE_MAX && !this.status.failure) {
       await new Promise<void>((resolve, reject) => this.roomWaiters.push({ resolve, reject }));
     }
-    this.checkUsable();
+    this.status.check();
   }
 
   /** Records that surely fit before the host runs into the collector's reserve: the room
@@ -264,7 +255,7 @@ export class LsaEngine {
     const enough = (): boolean => records <= this.hostRecordsAvailable(bytesEach, reserve);
     if (!enough() && this.roomMaker) {
       await this.roomMaker.makeRoom(enough);
-      this.checkUsable();
+      this.status.check();
     }
     if (!enough()) {
       throw new OutOfSpaceError(
@@ -501,14 +492,14 @@ export class LsaEngine {
    * damaged record is rebuilt from parity, or the read fails naming the byte range. `from`
    * reads through another directory (a snapshot's). */
   async readTrack(volumeId: number, track: number, out: Buffer, at: number, from?: VolumeDirectory): Promise<void> {
-    this.checkUsable();
+    this.status.check();
     return readTrackFromRecords(this, volumeId, track, out, at, from);
   }
 
   /** Reads `count` whole tracks from `first` into `out` at `at`, as readTrack would each, with
    * one disk read per stretch of records that lie one after the other (tracks-reader.ts). */
   async readTracks(volumeId: number, first: number, count: number, out: Buffer, at: number, from?: VolumeDirectory): Promise<void> {
-    this.checkUsable();
+    this.status.check();
     return readTracksFromRecords(this, volumeId, first, count, out, at, from);
   }
 
@@ -560,7 +551,7 @@ export class LsaEngine {
 
   /** Makes every write that completed before this call durable. */
   async flush(): Promise<void> {
-    this.checkUsable();
+    this.status.check();
     if (!this.changedSinceCommit && !this.segments.hasDirty() && this.sealedQueue.length === 0 && !this.destaging) return;
     await new Promise<void>((resolve, reject) => {
       this.flushWaiters.push({ resolve, reject });
@@ -575,7 +566,7 @@ export class LsaEngine {
   private async destage(): Promise<void> {
     this.destaging = true;
     try {
-      while (!this.failure) {
+      while (!this.status.failure) {
         if (this.sealedQueue.length > 0) {
           const mem = this.sealedQueue[0];
           await this.writer.settle(mem);
@@ -601,7 +592,7 @@ export class LsaEngine {
 
   /** After an I/O error: the array takes no more work until it is reopened. */
   private stop(err: unknown): void {
-    this.failure = this.failure ?? err;
+    this.status.fail(err);
     this.wake(this.flushWaiters, err);
     this.wake(this.roomWaiters, err);
   }
@@ -677,16 +668,16 @@ export class LsaEngine {
   // ---- lifecycle ----
 
   get failed(): unknown {
-    return this.failure;
+    return this.status.failure;
   }
 
   /** Flushes, then closes disks and NVRAM. */
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.status.closed) return;
     // a background batch under way commits and frees its victims before the last flush
     await this.roomMaker?.stop();
-    if (!this.failure) await this.flush();
-    this.closed = true;
+    if (!this.status.failure) await this.flush();
+    this.status.closed = true;
     await this.writer.quiesce();
     this.nvram.close();
     await this.array.close();
@@ -695,8 +686,8 @@ export class LsaEngine {
 
   /** Stops without flushing, as a crash would (for simulations): memory is thrown away. */
   async abandon(): Promise<void> {
-    this.closed = true;
-    this.failure = this.failure ?? new ClosedError('abandoned');
+    this.status.closed = true;
+    this.status.fail(new ClosedError('abandoned'));
     try {
       this.nvram.close();
     } catch {
