@@ -9,7 +9,7 @@
 // segment table happens in one synchronous block; only disk I/O awaits.
 
 import { ClosedError, InvalidArgumentError, OutOfSpaceError, assert } from '../errors';
-import { silentLogger, type Logger } from '../util/log';
+import type { Logger } from '../util/log';
 import type { DiskArray } from '../array/disk-array';
 import type { Layout } from '../array/geometry';
 import type { Clock } from '../io/clock';
@@ -30,7 +30,8 @@ import {
 import { SegmentTable } from './segment-table';
 import { EngineStatus } from './engine-status';
 import { PendingDirectory } from './pending';
-import { HOST_STREAMS, STREAMS, STREAM_HOST, defaultPlacement, type Placement } from './placement';
+import { HOST_STREAMS, STREAMS, STREAM_HOST, type Placement } from './placement';
+import { defaultHooks, type EngineHooks, type RecordPins, type RoomMaker, type UpdateListener } from './engine-hooks';
 import { crc32 } from 'node:zlib';
 
 /** Sealed segments waiting for their writes to complete; writers wait when this many are
@@ -41,49 +42,6 @@ import { crc32 } from 'node:zlib';
 export const SEALED_QUEUE_MAX = 4;
 /** Free segments kept back from host writes so the collector can always make progress. */
 export const RESERVED_SEGMENTS = 3;
-/** One host update, as the remote copy ships it: `count` tracks from `track`; data records
- * carry sequences seq .. seq + count - 1 in order, a TRIM/ZERO record one sequence. */
-export interface UpdateEvent {
-  volumeId: number;
-  track: number;
-  count: number;
-  kind: 'write' | 'trim' | 'zero';
-  data: Buffer | null;
-  seq: number;
-  timestampMs: number;
-}
-
-/** The primary side of a remote copy listens here. */
-export interface UpdateListener {
-  /** Called synchronously right after an update is appended; a returned promise makes the
-   * host write wait for it (synchronous remote copy). */
-  onUpdate(u: UpdateEvent): Promise<void> | void;
-  /** After each commit: every update with a sequence below `committedBefore` is durable. */
-  onCommit(committedBefore: number): void;
-}
-
-/** Records kept alive by someone other than the volume directory (snapshots). A record counts
- * once in its segment's accounting as long as the volume directory or any pin holder points at
- * it (for trim records: once per track). */
-export interface RecordPins {
-  isPinned(volumeId: number, track: number, segment: number, slot: number): boolean;
-  /** The pin holders' directories of a volume (the collector moves what they point at too). */
-  directories(volumeId: number): VolumeDirectory[];
-  /** A directory returned by `directories` had entries moved. */
-  markMoved(dir: VolumeDirectory): void;
-  /** Makes moved entries durable; the collector calls it before it frees a victim. */
-  persist(): Promise<void>;
-}
-
-/** The collector, as the engine sees it: asked to make room when a write finds none. */
-export interface RoomMaker {
-  makeRoom(enough: () => boolean): Promise<void>;
-  /** A segment was opened (free space shrank): collect in the background if it is low. */
-  notice(): void;
-  /** The engine is closing: finish the batch under way (its commit and releases) and start
-   * no other. */
-  stop(): Promise<void>;
-}
 /** After a restart, sequence numbers jump by this much, so that no record written but not
  * committed before a crash can ever look newer than a record written after it. */
 export const SEQ_GAP_ON_OPEN = 2 ** 24;
@@ -131,14 +89,11 @@ export class LsaEngine {
   private open = new Map<number, MemSegment>();
   /** Segments with partial parity rows in NVRAM (dropped once their full parity is on disk). */
   private parityInNvram = new Set<number>();
-  placement: Placement = defaultPlacement;
-  updateListener: UpdateListener | null = null;
   readonly pending = new PendingDirectory();
   /** More NVRAM meta keys committed with every commit (the remote copy's watermarks). */
   readonly extraMeta: Record<string, string> = {};
-  pins: RecordPins | null = null;
-  log: Logger = silentLogger;
-  roomMaker: RoomMaker | null = null;
+  /** What upper layers plug in (engine-hooks.ts); the parts read them from here. */
+  private readonly hooks: EngineHooks = defaultHooks();
   private sealedQueue: MemSegment[] = [];
   private flushWaiters: Waiter[] = [];
   private roomWaiters: Waiter[] = [];
@@ -155,6 +110,37 @@ export class LsaEngine {
   /** Memory of in-memory segments, reused: at most every open and every queued segment. */
   private readonly buffers: SegmentBufferPool;
   private readonly writer: SegmentWriter;
+
+  get placement(): Placement {
+    return this.hooks.placement;
+  }
+  set placement(p: Placement) {
+    this.hooks.placement = p;
+  }
+  get updateListener(): UpdateListener | null {
+    return this.hooks.updateListener;
+  }
+  set updateListener(l: UpdateListener | null) {
+    this.hooks.updateListener = l;
+  }
+  get pins(): RecordPins | null {
+    return this.hooks.pins;
+  }
+  set pins(p: RecordPins | null) {
+    this.hooks.pins = p;
+  }
+  get log(): Logger {
+    return this.hooks.log;
+  }
+  set log(l: Logger) {
+    this.hooks.log = l;
+  }
+  get roomMaker(): RoomMaker | null {
+    return this.hooks.roomMaker;
+  }
+  set roomMaker(r: RoomMaker | null) {
+    this.hooks.roomMaker = r;
+  }
 
   constructor(parts: EngineParts) {
     this.dir = parts.dir;
@@ -330,7 +316,7 @@ export class LsaEngine {
   /** Drops whatever a track's directory entry pointed at from its segment's accounting. */
   unlink(e: Entry, volumeId: number, track: number): void {
     if (e.segment === 0) return;
-    if (this.pins?.isPinned(volumeId, track, e.segment, e.slot)) return; // a snapshot still holds it
+    if (this.hooks.pins?.isPinned(volumeId, track, e.segment, e.slot)) return; // a snapshot still holds it
     if (isTrimLike(e.flags)) this.segments.addTrimRefs(e.segment, -1);
     else this.segments.addLive(e.segment, -e.recordBytes);
   }
@@ -359,7 +345,7 @@ export class LsaEngine {
     while (records > this.hostRecordsAvailable(recordBytes(tb), RESERVED_SEGMENTS));
     const dir = v.directory;
     const waits: Promise<void>[] = [];
-    const listener = this.updateListener;
+    const listener = this.hooks.updateListener;
     const now = listener ? this.clock.nowMs() : 0;
     for (let i = 0; i < count;) {
       const track = firstTrack + i;
@@ -381,7 +367,7 @@ export class LsaEngine {
         const old = dir.get(t);
         const stored = codec === COMPRESSION_NONE ? null : compressTrack(codec, payload);
         const flags = stored ? flagsOfCodec(codec) : 0;
-        const stream = this.hostStreamWithRoom(this.placement.hostStream(volumeId, t, old.segment === 0 ? -1 : old.seq, seq), recordBytes(stored ? stored.length : tb));
+        const stream = this.hostStreamWithRoom(this.hooks.placement.hostStream(volumeId, t, old.segment === 0 ? -1 : old.seq, seq), recordBytes(stored ? stored.length : tb));
         const r = this.appendRecord(stream, flags, volumeId, t, 1, stored ?? payload, seq);
         this.unlink(old, volumeId, t);
         dir.set(t, { segment: r.segment, slot: r.slot, recordBytes: r.bytes, payloadCrc: r.crc, flags, payloadBytes: stored ? stored.length : tb, seq });
@@ -407,7 +393,7 @@ export class LsaEngine {
     do await this.ensureSpace(trimRecords, recordBytes(0), 1);
     while (trimRecords > this.hostRecordsAvailable(recordBytes(0), 1));
     const waits: Promise<void>[] = [];
-    const listener = this.updateListener;
+    const listener = this.hooks.updateListener;
     const now = listener ? this.clock.nowMs() : 0;
     for (let done = 0; done < count;) {
       const run = Math.min(TRIM_TRACKS_MAX, count - done);

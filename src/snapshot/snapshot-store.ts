@@ -9,7 +9,8 @@ import { AlreadyExistsError, CorruptionError, InvalidArgumentError, LimitReached
 import { listNested, readWholeFile, removeDurable, removeLeftoverTemporaries, writeFileAtomic } from '../io/durable-files';
 import { recomputeAccounting } from '../lsa/accounting';
 import { ENTRY_WORDS, VolumeDirectory } from '../lsa/directory';
-import type { LsaEngine, RecordPins, VolumeState } from '../lsa/engine';
+import type { LsaEngine, VolumeState } from '../lsa/engine';
+import type { RecordPins } from '../lsa/engine-hooks';
 import { isTrimLike } from '../lsa/record-format';
 import { VOLUME_NAME } from '../lsa/volumes';
 import type { SnapshotRequest, SnapshotResult } from '../replication/secondary';

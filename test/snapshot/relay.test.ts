@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { checkArray } from '../../src/lsa/check';
 import { collectorOf } from '../../src/lsa/collector';
 import { primaryControlApi } from '../../src/control/primary-control';
-import type { UpdateEvent } from '../../src/lsa/engine';
+import type { UpdateEvent } from '../../src/lsa/engine-hooks';
 import { SnapshotStore } from '../../src/snapshot/snapshot-store';
 import { SnapshotVolume } from '../../src/snapshot/snapshot-volume';
 import { silentLogger } from '../../src/util/log';
