@@ -3,7 +3,7 @@
 // collector. Disk files are sparse, so size costs nothing until written.
 
 import { DEFAULT_GEOMETRY, type Geometry } from '../../src/array/geometry';
-import { RESERVED_SEGMENTS } from '../../src/lsa/engine';
+import { RESERVED_SEGMENTS } from '../../src/lsa/space';
 import { STREAMS } from '../../src/lsa/placement';
 import { recordBytes } from '../../src/lsa/record-format';
 

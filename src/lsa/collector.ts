@@ -9,7 +9,8 @@
 // when a host write finds no room (the write waits rather than fails, unless nothing can be
 // freed) and from `lsa gc`.
 
-import { RESERVED_SEGMENTS, type LsaEngine } from './engine';
+import type { LsaEngine } from './engine';
+import { RESERVED_SEGMENTS } from './space';
 import type { RoomMaker } from './engine-hooks';
 import { makeGcPolicy, type GcPolicy, type GcPolicyName } from './gc-policy';
 import { recordBytes } from './record-format';

@@ -29,8 +29,9 @@ import {
 } from './record-format';
 import { SegmentTable } from './segment-table';
 import { EngineStatus } from './engine-status';
+import { RESERVED_SEGMENTS, Space } from './space';
 import { PendingDirectory } from './pending';
-import { HOST_STREAMS, STREAMS, STREAM_HOST, type Placement } from './placement';
+import { STREAMS, STREAM_HOST, type Placement } from './placement';
 import { defaultHooks, type EngineHooks, type RecordPins, type RoomMaker, type UpdateListener } from './engine-hooks';
 import { crc32 } from 'node:zlib';
 
@@ -40,8 +41,6 @@ import { crc32 } from 'node:zlib';
  * 1 GiB of 1 MiB writes, 2, 4 and 8 measured 812, 821 and 830 MiB/s (medians of 6; before
  * columns were written early, 2 left the writer idle ~1.2 s of 2.7 s). */
 export const SEALED_QUEUE_MAX = 4;
-/** Free segments kept back from host writes so the collector can always make progress. */
-export const RESERVED_SEGMENTS = 3;
 /** After a restart, sequence numbers jump by this much, so that no record written but not
  * committed before a crash can ever look newer than a record written after it. */
 export const SEQ_GAP_ON_OPEN = 2 ** 24;
@@ -110,6 +109,8 @@ export class LsaEngine {
   /** Memory of in-memory segments, reused: at most every open and every queued segment. */
   private readonly buffers: SegmentBufferPool;
   private readonly writer: SegmentWriter;
+  /** Room for host and collector records, and the collector's reserve (space.ts). */
+  private readonly space: Space;
 
   get placement(): Placement {
     return this.hooks.placement;
@@ -152,6 +153,7 @@ export class LsaEngine {
     this.segments = new SegmentTable(this.layout.segments);
     this.buffers = new SegmentBufferPool(this.layout, STREAMS + SEALED_QUEUE_MAX);
     this.writer = new SegmentWriter(this.array, (err) => this.stop(err));
+    this.space = new Space(this.layout, this.segments, this.open, this.hooks, this.status);
   }
 
   // ---- state loading (used by open and create) ----
@@ -212,43 +214,6 @@ export class LsaEngine {
       await new Promise<void>((resolve, reject) => this.roomWaiters.push({ resolve, reject }));
     }
     this.status.check();
-  }
-
-  /** Records that surely fit before the host runs into the collector's reserve: the room
-   * left in both host streams' open segments (at the reserve a record goes to whichever has
-   * room, see hostStreamWithRoom) and in the free segments above the reserve. */
-  private hostRecordsAvailable(bytes: number, reserve: number): number {
-    const free = this.segments.countIn('free') - reserve;
-    const perSegment = Math.floor(this.layout.columnBytes / bytes) * this.layout.dataColumns;
-    let left = 0;
-    for (const stream of HOST_STREAMS) left += this.open.get(stream)?.recordsLeft(bytes) ?? 0;
-    return left + Math.max(0, free) * perSegment;
-  }
-
-  /** The placement's stream for a host record, unless that stream's open segment is full and
-   * only the collector's reserve is free: then the other host stream takes it. Placement is a
-   * preference; waiting for the collector while the other open segment has room would turn
-   * every full segment of a small array into a stall (or an out-of-space error). */
-  private hostStreamWithRoom(preferred: number, bytes: number): number {
-    if ((this.open.get(preferred)?.recordsLeft(bytes) ?? 0) > 0) return preferred;
-    if (this.segments.countIn('free') > RESERVED_SEGMENTS) return preferred;
-    for (const stream of HOST_STREAMS) if ((this.open.get(stream)?.recordsLeft(bytes) ?? 0) > 0) return stream;
-    return preferred;
-  }
-
-  /** Waits for the collector if the host has no room, then fails if there still is none. */
-  private async ensureSpace(records: number, bytesEach: number, reserve = RESERVED_SEGMENTS): Promise<void> {
-    const enough = (): boolean => records <= this.hostRecordsAvailable(bytesEach, reserve);
-    if (!enough() && this.roomMaker) {
-      await this.roomMaker.makeRoom(enough);
-      this.status.check();
-    }
-    if (!enough()) {
-      throw new OutOfSpaceError(
-        `the array is full: no free segment for ${records} more record(s); trim unused data or collect garbage (lsa gc)`,
-        { records, freeSegments: this.segments.countIn('free') },
-      );
-    }
   }
 
   /** Appends one record; returns its segment and slot. Synchronous. */
@@ -341,8 +306,8 @@ export class LsaEngine {
       if (!isZero[i] || i === 0 || !isZero[i - 1]) records++;
     }
     // re-checked after each await: other writers run meanwhile and may take the room
-    do await this.ensureSpace(records, recordBytes(tb));
-    while (records > this.hostRecordsAvailable(recordBytes(tb), RESERVED_SEGMENTS));
+    do await this.space.ensureSpace(records, recordBytes(tb));
+    while (records > this.space.hostRecordsAvailable(recordBytes(tb), RESERVED_SEGMENTS));
     const dir = v.directory;
     const waits: Promise<void>[] = [];
     const listener = this.hooks.updateListener;
@@ -367,7 +332,7 @@ export class LsaEngine {
         const old = dir.get(t);
         const stored = codec === COMPRESSION_NONE ? null : compressTrack(codec, payload);
         const flags = stored ? flagsOfCodec(codec) : 0;
-        const stream = this.hostStreamWithRoom(this.hooks.placement.hostStream(volumeId, t, old.segment === 0 ? -1 : old.seq, seq), recordBytes(stored ? stored.length : tb));
+        const stream = this.space.hostStreamWithRoom(this.hooks.placement.hostStream(volumeId, t, old.segment === 0 ? -1 : old.seq, seq), recordBytes(stored ? stored.length : tb));
         const r = this.appendRecord(stream, flags, volumeId, t, 1, stored ?? payload, seq);
         this.unlink(old, volumeId, t);
         dir.set(t, { segment: r.segment, slot: r.slot, recordBytes: r.bytes, payloadCrc: r.crc, flags, payloadBytes: stored ? stored.length : tb, seq });
@@ -390,8 +355,8 @@ export class LsaEngine {
     await this.waitForRoom();
     // a trim frees space, so it may dip into the collector's reserve (all but one segment)
     const trimRecords = Math.ceil(count / TRIM_TRACKS_MAX);
-    do await this.ensureSpace(trimRecords, recordBytes(0), 1);
-    while (trimRecords > this.hostRecordsAvailable(recordBytes(0), 1));
+    do await this.space.ensureSpace(trimRecords, recordBytes(0), 1);
+    while (trimRecords > this.space.hostRecordsAvailable(recordBytes(0), 1));
     const waits: Promise<void>[] = [];
     const listener = this.hooks.updateListener;
     const now = listener ? this.clock.nowMs() : 0;
@@ -408,7 +373,7 @@ export class LsaEngine {
 
   private appendTrim(v: VolumeState, firstTrack: number, count: number, flags: number): number {
     const seq = this.nextSeq++;
-    const r = this.appendRecord(this.hostStreamWithRoom(STREAM_HOST, recordBytes(0)), flags, v.row.id, firstTrack, count, null, seq);
+    const r = this.appendRecord(this.space.hostStreamWithRoom(STREAM_HOST, recordBytes(0)), flags, v.row.id, firstTrack, count, null, seq);
     this.pointAtTrim(v, firstTrack, count, flags, seq, r.segment, r.slot, r.bytes);
     return seq;
   }
@@ -429,35 +394,20 @@ export class LsaEngine {
 
   // ---- the collector's side (the moves themselves are in relocate.ts) ----
 
-  /** Records the collector can surely place before it runs out of free segments: the room in
-   * its streams' open segments and in every free segment. A stream opens a new segment only
-   * when its own is full, and with none free a record goes to another of the collector's
-   * streams that has room (appendMoved), so no room is lost between streams. */
+  /** Records the collector can surely place (space.ts). */
   gcRecordsAvailable(bytes: number): number {
-    const perSegment = Math.floor(this.layout.columnBytes / bytes) * this.layout.dataColumns;
-    let left = 0;
-    for (const s of this.placement.gcStreams) left += this.open.get(s)?.recordsLeft(bytes) ?? 0;
-    return left + this.segments.countIn('free') * perSegment;
+    return this.space.gcRecordsAvailable(bytes);
   }
 
-  /** Appends a record the collector (or repair) moves: to the stream placement asks for, or
-   * when that one is full and no segment is free, to another collector stream with room. */
+  /** Appends a record the collector (or repair) moves, to the stream space.ts picks for it. */
   appendMoved(h: RecordHeader, payload: Buffer | null): { segment: number; slot: number; bytes: number; crc: number } {
-    const bytes = recordBytes(payload ? payload.length : 0);
-    let stream = this.placement.gcStream(h.seq, this.nextSeq);
-    if ((this.open.get(stream)?.recordsLeft(bytes) ?? 0) === 0 && this.segments.countIn('free') === 0) {
-      stream = this.placement.gcStreams.find((s) => (this.open.get(s)?.recordsLeft(bytes) ?? 0) > 0) ?? stream;
-    }
+    const stream = this.space.gcStreamWithRoom(h.seq, this.nextSeq, recordBytes(payload ? payload.length : 0));
     return this.appendRecord(stream, h.flags, h.volumeId, h.track, h.trackCount, payload, h.seq, h.payloadCrc);
   }
 
-  /** Records of `bytes` that fit in the free segments and every open segment: all the room
-   * there is, whoever gets it. */
+  /** Records of `bytes` that fit anywhere (space.ts). */
   roomRecords(bytes: number): number {
-    const perSegment = Math.floor(this.layout.columnBytes / bytes) * this.layout.dataColumns;
-    let left = 0;
-    for (const mem of this.open.values()) left += mem.recordsLeft(bytes);
-    return left + this.segments.countIn('free') * perSegment;
+    return this.space.roomRecords(bytes);
   }
 
   /** A collected segment returns to the free pool (after the commit that moved its data). */

@@ -7,7 +7,8 @@
 
 import { OutOfSpaceError, assert } from '../errors';
 import { isTrimLike, recordBytes, RECORD_FLAG_TRIM, TRIM_TRACKS_MAX } from './record-format';
-import { RESERVED_SEGMENTS, type LsaEngine, type VolumeState } from './engine';
+import type { LsaEngine, VolumeState } from './engine';
+import { RESERVED_SEGMENTS } from './space';
 import { STREAM_HOST } from './placement';
 
 export interface PendingRow {

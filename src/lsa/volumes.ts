@@ -5,7 +5,7 @@ import { AlreadyExistsError, InvalidArgumentError, OutOfSpaceError } from '../er
 import { formatSize } from '../util/size';
 import type { LsaEngine, VolumeState } from './engine';
 import type { VolumeRow } from './nvram';
-import { RESERVED_SEGMENTS } from './engine';
+import { RESERVED_SEGMENTS } from './space';
 import { STREAMS } from './placement';
 import { recordBytes } from './record-format';
 import { checkCompressMode } from './track-codec';
