@@ -8,7 +8,7 @@
 import type { DiskHealth } from '../array/disk-array';
 import type { Layout } from '../array/geometry';
 import type { EngineStats, LsaEngine, VolumeState } from './engine';
-import type { PendingDirectory } from './pending';
+import type { PendingDirectory } from './pending-directory';
 import type { SegmentRow } from './segment-table';
 
 export interface ViewAccess {

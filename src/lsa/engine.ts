@@ -30,7 +30,8 @@ import {
 import { SegmentTable } from './segment-table';
 import { EngineStatus } from './engine-status';
 import { RESERVED_SEGMENTS, Space } from './space';
-import { PendingDirectory } from './pending';
+import { PendingDirectory } from './pending-directory';
+import type { VolumeState } from './volume-state';
 import { STREAMS, STREAM_HOST, type Placement } from './placement';
 import { defaultHooks, type EngineHooks, type RecordPins, type RoomMaker, type UpdateListener } from './engine-hooks';
 import { crc32 } from 'node:zlib';
@@ -45,11 +46,7 @@ export const SEALED_QUEUE_MAX = 4;
  * committed before a crash can ever look newer than a record written after it. */
 export const SEQ_GAP_ON_OPEN = 2 ** 24;
 
-export interface VolumeState {
-  row: VolumeRow;
-  tracks: number;
-  directory: VolumeDirectory;
-}
+export type { VolumeState } from './volume-state';
 
 export interface EngineStats {
   hostBytesWritten: number;

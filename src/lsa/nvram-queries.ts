@@ -4,7 +4,7 @@
 import type Database from 'better-sqlite3';
 import { CorruptionError } from '../errors';
 import type { VolumeRow } from './nvram';
-import type { PendingRow } from './pending';
+import type { PendingRow } from './pending-directory';
 import type { SegmentRow, SegmentState } from './segment-table';
 
 const STATES = new Set<string>(['free', 'open', 'closed', 'collecting']);

@@ -17,7 +17,7 @@ import Database from 'better-sqlite3';
 import { CorruptionError, IoError, NotFoundError } from '../errors';
 import { fileExists, readWholeFile } from '../io/files';
 import type { VolumeRow } from './nvram';
-import type { PendingRow } from './pending';
+import type { PendingRow } from './pending-directory';
 import { forEachDirectoryLogRow, forEachDirectoryPage, hasTable, forEachOpenParityPage, readMeta, readPendingRows, readSegments, readVolumes } from './nvram-queries';
 import type { SegmentRow } from './segment-table';
 

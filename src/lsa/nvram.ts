@@ -4,7 +4,7 @@
 // SQLite, durable when it returns (WAL, synchronous=FULL).
 
 import type { SegmentRow } from './segment-table';
-import type { PendingRow } from './pending';
+import type { PendingRow } from './pending-directory';
 
 export interface VolumeRow {
   id: number;

@@ -22,7 +22,7 @@ import { PARITY_PAGE_BYTES } from './nvram';
 import { NvramReader } from './nvram-reader';
 import { FORMAT_VERSION } from './open-array';
 import { DirectoryJournal } from './directory-journal';
-import { PendingDirectory } from './pending';
+import { PendingDirectory } from './pending-directory';
 import { SegmentTable } from './segment-table';
 import { NVRAM_FILE } from './sqlite-nvram';
 

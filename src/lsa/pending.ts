@@ -1,131 +1,36 @@
-// The write-pending directory of a secondary subsystem (the seed's data mover): updates that
-// arrived from the primary are stored as records in this array's LSA right away, and listed
-// here (data id = volume and tracks, LSA address, the primary's sequence and timestamp) until
-// they can be applied to the volume directory in sequence order. Pending records count as
-// live for the collector (it moves them and updates their address here). The list is in
-// NVRAM, committed with the data it points at.
+// Storing, applying and dropping the updates of the write-pending directory
+// (pending-directory.ts) on a secondary: an update from the primary is appended as records
+// right away and listed as pending; COMMITs from the primary apply the listed updates, in
+// sequence order, to the volume directories.
 
 import { OutOfSpaceError, assert } from '../errors';
+import type { Layout } from '../array/geometry';
+import type { RoomMaker } from './engine-hooks';
+import type { PendingDirectory, PendingRow } from './pending-directory';
 import { isTrimLike, recordBytes, RECORD_FLAG_TRIM, TRIM_TRACKS_MAX } from './record-format';
-import type { LsaEngine, VolumeState } from './engine';
+import type { SegmentTable } from './segment-table';
 import { RESERVED_SEGMENTS } from './space';
 import { STREAM_HOST } from './placement';
+import type { VolumeState } from './volume-state';
 
-export interface PendingRow {
-  seq: number;
-  volumeId: number;
-  track: number;
-  trackCount: number;
-  flags: number;
-  segment: number;
-  slot: number;
-  recordBytes: number;
-  payloadBytes: number;
-  payloadCrc: number;
-  timestampMs: number;
-}
-
-export interface PendingChanges {
-  pendingPut: PendingRow[];
-  pendingDeleted: { seq: number; track: number }[];
-}
-
-/** A pending update is identified by its sequence and first track: a resync may send one trim
- * record's sequence for several separate runs of tracks. */
-export function pendingKey(seq: number, track: number): string {
-  return `${seq}/${track}`;
-}
-
-export class PendingDirectory {
-  private byKey = new Map<string, PendingRow>();
-  private bySlot = new Map<string, string>();
-  private put = new Set<string>();
-  private deleted = new Map<string, { seq: number; track: number }>();
-  /** Keys whose row is in NVRAM (loaded, or put by a commit). A row applied before any commit
-   * carried it never touches NVRAM: neither its put nor its delete is written. */
-  private persisted = new Set<string>();
-
-  get size(): number {
-    return this.byKey.size;
-  }
-
-  /** A row read back from NVRAM. */
-  load(row: PendingRow): void {
-    this.index(row);
-    this.persisted.add(pendingKey(row.seq, row.track));
-  }
-
-  add(row: PendingRow): void {
-    this.index(row);
-    const k = pendingKey(row.seq, row.track);
-    this.put.add(k);
-    this.deleted.delete(k);
-  }
-
-  private index(row: PendingRow): void {
-    const k = pendingKey(row.seq, row.track);
-    this.byKey.set(k, row);
-    this.bySlot.set(key(row.segment, row.slot), k);
-  }
-
-  has(seq: number, track: number): boolean {
-    return this.byKey.has(pendingKey(seq, track));
-  }
-
-  at(segment: number, slot: number): PendingRow | undefined {
-    const k = this.bySlot.get(key(segment, slot));
-    return k === undefined ? undefined : this.byKey.get(k);
-  }
-
-  remove(row: PendingRow): void {
-    const k = pendingKey(row.seq, row.track);
-    if (!this.byKey.delete(k)) return;
-    this.bySlot.delete(key(row.segment, row.slot));
-    this.put.delete(k);
-    if (this.persisted.has(k)) this.deleted.set(k, { seq: row.seq, track: row.track });
-  }
-
-  move(row: PendingRow, segment: number, slot: number): void {
-    const k = pendingKey(row.seq, row.track);
-    assert(this.byKey.get(k) === row, 'moving a pending record that exists');
-    this.bySlot.delete(key(row.segment, row.slot));
-    row.segment = segment;
-    row.slot = slot;
-    this.bySlot.set(key(segment, slot), k);
-    this.put.add(k);
-  }
-
-  /** Rows in sequence order (then track). */
-  rows(): PendingRow[] {
-    return [...this.byKey.values()].sort((a, b) => a.seq - b.seq || a.track - b.track);
-  }
-
-  inSegment(segment: number): PendingRow[] {
-    return [...this.byKey.values()].filter((r) => r.segment === segment);
-  }
-
-  takeChanges(): PendingChanges {
-    const out = {
-      pendingPut: [...this.put].map((k) => ({ ...this.byKey.get(k)! })),
-      pendingDeleted: [...this.deleted.values()],
-    };
-    for (const k of this.put) this.persisted.add(k);
-    for (const k of this.deleted.keys()) this.persisted.delete(k);
-    this.put.clear();
-    this.deleted.clear();
-    return out;
-  }
-}
-
-function key(segment: number, slot: number): string {
-  return `${segment}:${slot}`;
+/** What the pending operations need of the engine. */
+export interface PendingHost {
+  readonly layout: Layout;
+  readonly segments: SegmentTable;
+  readonly pending: PendingDirectory;
+  readonly volumesById: ReadonlyMap<number, VolumeState>;
+  readonly roomMaker: RoomMaker | null;
+  appendRecord(stream: number, flags: number, volumeId: number, track: number, trackCount: number, payload: Buffer | null, seq: number): { segment: number; slot: number; bytes: number; crc: number };
+  pointAtTrim(v: VolumeState, firstTrack: number, count: number, flags: number, seq: number, segment: number, slot: number, bytes: number, onlyIfNewer?: boolean): number;
+  unlink(e: { segment: number; slot: number; recordBytes: number; flags: number }, volumeId: number, track: number): void;
+  markChanged(): void;
 }
 
 /** Makes sure an update of `count` tracks (`data`: whole tracks of data, else one trim record)
  * can be stored without eating the collector's reserve: asks the collector for room first, as a
  * host write does (an update is stored synchronously, so the background collector gets no
  * chance in the middle of a burst). Fails with OutOfSpaceError when nothing can be freed. */
-export async function roomForPending(engine: LsaEngine, count: number, data: boolean): Promise<void> {
+export async function roomForPending(engine: PendingHost, count: number, data: boolean): Promise<void> {
   const need = segmentsForPending(engine, count, data);
   const enough = (): boolean => engine.segments.countIn('free') >= need;
   if (!enough() && engine.roomMaker) await engine.roomMaker.makeRoom(enough);
@@ -138,20 +43,20 @@ export async function roomForPending(engine: LsaEngine, count: number, data: boo
 
 /** True if an update of `count` tracks can be stored now without asking the collector (the
  * common case: roomForPending is then not needed). */
-export function pendingFits(engine: LsaEngine, count: number, data: boolean): boolean {
+export function pendingFits(engine: PendingHost, count: number, data: boolean): boolean {
   return engine.segments.countIn('free') >= segmentsForPending(engine, count, data);
 }
 
 /** Free segments an update needs: the segments its records fill, one more for the open
  * segment's tail, and the collector's reserve. */
-function segmentsForPending(engine: LsaEngine, count: number, data: boolean): number {
+function segmentsForPending(engine: PendingHost, count: number, data: boolean): number {
   const bytes = data ? count * recordBytes(engine.layout.trackBytes) : recordBytes(0);
   return RESERVED_SEGMENTS + 1 + Math.ceil(bytes / engine.layout.segmentDataBytes);
 }
 
 /** Stores a primary update as pending records (synchronously). Data tracks get sequences
  * seq .. seq + count - 1, as on the primary. */
-export function storePending(engine: LsaEngine, u: { volumeId: number; track: number; count: number; kind: 'write' | 'trim' | 'zero'; data: Buffer | null; seq: number; timestampMs: number }, flags: number): void {
+export function storePending(engine: PendingHost, u: { volumeId: number; track: number; count: number; kind: 'write' | 'trim' | 'zero'; data: Buffer | null; seq: number; timestampMs: number }, flags: number): void {
   const tb = engine.layout.trackBytes;
   const stream = 0;
   if (u.kind === 'write') {
@@ -181,7 +86,7 @@ export function storePending(engine: LsaEngine, u: { volumeId: number; track: nu
 /** Applies pending updates with sequence <= `through`, in sequence order, to the volume
  * directories: a track takes an update only if it is newer than what it has. Synchronous.
  * Returns how many pending rows were consumed. */
-export function applyPending(engine: LsaEngine, through: number, filter?: (row: PendingRow) => boolean): number {
+export function applyPending(engine: PendingHost, through: number, filter?: (row: PendingRow) => boolean): number {
   let n = 0;
   for (const row of engine.pending.rows()) {
     if (row.seq > through) break;
@@ -209,7 +114,7 @@ export function applyPending(engine: LsaEngine, through: number, filter?: (row: 
 }
 
 /** Forgets every pending update (after a reconnect the primary resends what is needed). */
-export function dropPending(engine: LsaEngine): number {
+export function dropPending(engine: PendingHost): number {
   const rows = engine.pending.rows();
   for (const row of rows) {
     engine.pending.remove(row);
@@ -223,7 +128,7 @@ export function dropPending(engine: LsaEngine): number {
  * hand): points every track at a TRIM record of sequence 0, older than any update of a
  * primary, so tracks the primary never wrote read as zeros like on the primary, and every
  * update of the copy still applies over it. Synchronous; returns the data tracks dropped. */
-export function forgetContent(engine: LsaEngine, v: VolumeState): number {
+export function forgetContent(engine: PendingHost, v: VolumeState): number {
   const held = v.directory.countAllocated((f) => !isTrimLike(f));
   if (held === 0) return 0;
   for (let first = 0; first < v.tracks; first += TRIM_TRACKS_MAX) {

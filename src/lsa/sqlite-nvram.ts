@@ -7,7 +7,7 @@ import { CorruptionError, IoError } from '../errors';
 import { createPrivateFile } from '../io/files';
 import type { NvramCommit, NvramStore, VolumeRow } from './nvram';
 import type { SegmentRow } from './segment-table';
-import type { PendingRow } from './pending';
+import type { PendingRow } from './pending-directory';
 import { forEachDirectoryLogRow, forEachDirectoryPage, forEachOpenParityPage, hasColumn, readMeta, readPendingRows, readSegments, readVolumes } from './nvram-queries';
 
 export const NVRAM_FILE = 'nvram.sqlite';
