@@ -21,7 +21,7 @@ import { SegmentWriter } from './segment-writer';
 import { checkCompressMode, codecOf, compressTrack, flagsOfCodec } from './track-codec';
 import { readTrack as readTrackFromRecords, rebuildRecord as rebuildRecordFromParity } from './track-reader';
 import { readTracks as readTracksFromRecords } from './tracks-reader';
-import { PARITY_PAGE_BYTES, type NvramStore, type ParityPageWrite, type VolumeRow } from './nvram';
+import { PARITY_PAGE_BYTES, type NvramStore, type VolumeRow } from './nvram';
 import { DirectoryJournal } from './directory-journal';
 import {
   COMPRESSION_NONE, RECORD_FLAG_TRIM, RECORD_FLAG_ZERO, RECORD_HEADER_BYTES, TRIM_TRACKS_MAX,
@@ -29,6 +29,7 @@ import {
 } from './record-format';
 import { SegmentTable } from './segment-table';
 import { EngineStatus } from './engine-status';
+import { Destager, SEALED_QUEUE_MAX } from './destager';
 import { RESERVED_SEGMENTS, Space } from './space';
 import { PendingDirectory } from './pending-directory';
 import type { VolumeState } from './volume-state';
@@ -36,12 +37,6 @@ import { STREAMS, STREAM_HOST, type Placement } from './placement';
 import { defaultHooks, type EngineHooks, type RecordPins, type RoomMaker, type UpdateListener } from './engine-hooks';
 import { crc32 } from 'node:zlib';
 
-/** Sealed segments waiting for their writes to complete; writers wait when this many are
- * queued. Each holds a segment's data area and parity column in memory. Columns are written
- * as they fill and the rest at the seal, so the queue only covers the disks' latency: for
- * 1 GiB of 1 MiB writes, 2, 4 and 8 measured 812, 821 and 830 MiB/s (medians of 6; before
- * columns were written early, 2 left the writer idle ~1.2 s of 2.7 s). */
-export const SEALED_QUEUE_MAX = 4;
 /** After a restart, sequence numbers jump by this much, so that no record written but not
  * committed before a crash can ever look newer than a record written after it. */
 export const SEQ_GAP_ON_OPEN = 2 ** 24;
@@ -65,11 +60,6 @@ export interface EngineParts {
   lock: LockFile | null;
 }
 
-interface Waiter {
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 export class LsaEngine {
   readonly layout: Layout;
   readonly segments: SegmentTable;
@@ -83,18 +73,11 @@ export class LsaEngine {
   /** Segments whose bytes are (also) in memory: the open one and sealed ones not yet written. */
   private mem = new Map<number, MemSegment>();
   private open = new Map<number, MemSegment>();
-  /** Segments with partial parity rows in NVRAM (dropped once their full parity is on disk). */
-  private parityInNvram = new Set<number>();
   readonly pending = new PendingDirectory();
   /** More NVRAM meta keys committed with every commit (the remote copy's watermarks). */
   readonly extraMeta: Record<string, string> = {};
   /** What upper layers plug in (engine-hooks.ts); the parts read them from here. */
   private readonly hooks: EngineHooks = defaultHooks();
-  private sealedQueue: MemSegment[] = [];
-  private flushWaiters: Waiter[] = [];
-  private roomWaiters: Waiter[] = [];
-  private destaging = false;
-  private changedSinceCommit = false;
   /** Open, stopped by an I/O error, or closed: every entry point checks it. */
   private readonly status = new EngineStatus();
 
@@ -106,6 +89,8 @@ export class LsaEngine {
   /** Memory of in-memory segments, reused: at most every open and every queued segment. */
   private readonly buffers: SegmentBufferPool;
   private readonly writer: SegmentWriter;
+  /** Writes sealed segments and runs group commits (destager.ts). */
+  private readonly destager: Destager;
   /** Room for host and collector records, and the collector's reserve (space.ts). */
   private readonly space: Space;
 
@@ -149,7 +134,23 @@ export class LsaEngine {
     this.layout = parts.array.layout;
     this.segments = new SegmentTable(this.layout.segments);
     this.buffers = new SegmentBufferPool(this.layout, STREAMS + SEALED_QUEUE_MAX);
-    this.writer = new SegmentWriter(this.array, (err) => this.stop(err));
+    this.writer = new SegmentWriter(this.array, (err) => this.destager.stop(err));
+    this.destager = new Destager({
+      layout: this.layout, array: this.array, nvram: this.nvram, writer: this.writer, segments: this.segments,
+      journal: this.journal, volumesById: this.volumesById, pending: this.pending, stats: this.stats, status: this.status,
+      memory: {
+        openSegments: () => this.open.values(),
+        retire: (mem) => {
+          this.mem.delete(mem.segment);
+          this.buffers.give(mem.buffers);
+        },
+      },
+      commit: {
+        meta: () => this.metaSnapshot(),
+        nextSeq: () => this.nextSeq,
+        committed: (committedBefore) => this.hooks.updateListener?.onCommit(committedBefore),
+      },
+    });
     this.space = new Space(this.layout, this.segments, this.open, this.hooks, this.status);
   }
 
@@ -180,7 +181,7 @@ export class LsaEngine {
     mem.issued = fillBytes;
     mem.written = fillBytes;
     mem.committed = fillBytes;
-    this.parityInNvram.add(segment);
+    this.destager.noteNvramParity([segment]);
     this.mem.set(segment, mem);
     const stream = this.segments.row(segment).stream;
     if (this.open.has(stream) || stream < 0 || stream >= STREAMS) this.seal(mem); // a second open segment of one stream: close it
@@ -189,12 +190,12 @@ export class LsaEngine {
 
   /** Something changed that the next commit must carry. */
   markChanged(): void {
-    this.changedSinceCommit = true;
+    this.destager.changedSinceCommit = true;
   }
 
   /** Segments NVRAM holds partial parity for (from the last commit before a restart). */
   noteNvramParity(segments: number[]): void {
-    for (const s of segments) this.parityInNvram.add(s);
+    this.destager.noteNvramParity(segments);
   }
 
   // ---- writes ----
@@ -203,14 +204,6 @@ export class LsaEngine {
     const v = this.volumesById.get(id);
     if (!v) throw new InvalidArgumentError(`no volume with id ${id}`);
     return v;
-  }
-
-  /** Waits until the destager has room for more sealed segments (bounded memory). */
-  private async waitForRoom(): Promise<void> {
-    while (this.sealedQueue.length >= SEALED_QUEUE_MAX && !this.status.failure) {
-      await new Promise<void>((resolve, reject) => this.roomWaiters.push({ resolve, reject }));
-    }
-    this.status.check();
   }
 
   /** Appends one record; returns its segment and slot. Synchronous. */
@@ -242,7 +235,7 @@ export class LsaEngine {
     row.fillBytes = end;
     row.seqLast = Math.max(row.seqLast, seq);
     this.segments.touch(mem.segment);
-    this.changedSinceCommit = true;
+    this.destager.changedSinceCommit = true;
     return { segment: mem.segment, slot, bytes, crc };
   }
 
@@ -269,10 +262,10 @@ export class LsaEngine {
     this.segments.transition(mem.segment, 'closed');
     this.segments.row(mem.segment).closedAtMs = this.clock.nowMs();
     this.writer.issueSealed(mem);
-    this.sealedQueue.push(mem);
+    this.destager.enqueue(mem);
     const stream = this.segments.row(mem.segment).stream;
     if (this.open.get(stream) === mem) this.open.delete(stream);
-    this.kickDestager();
+    this.destager.kick();
   }
 
   /** Drops whatever a track's directory entry pointed at from its segment's accounting. */
@@ -292,7 +285,7 @@ export class LsaEngine {
     assert(Number.isInteger(count) && firstTrack >= 0 && firstTrack + count <= v.tracks, 'writeTracks range inside the volume');
     const codec = codecOf(v.row.compress);
     if (codec !== COMPRESSION_NONE) checkCompressMode(v.row.compress); // before anything is appended
-    await this.waitForRoom();
+    await this.destager.waitForRoom();
     const zero = zeroTrack(tb);
     const isZero: boolean[] = [];
     let records = 0;
@@ -349,7 +342,7 @@ export class LsaEngine {
     const v = this.volume(volumeId);
     assert(Number.isInteger(count) && count >= 0 && firstTrack >= 0 && firstTrack + count <= v.tracks, 'trimTracks range inside the volume');
     if (count === 0) return;
-    await this.waitForRoom();
+    await this.destager.waitForRoom();
     // a trim frees space, so it may dip into the collector's reserve (all but one segment)
     const trimRecords = Math.ceil(count / TRIM_TRACKS_MAX);
     do await this.space.ensureSpace(trimRecords, recordBytes(0), 1);
@@ -416,7 +409,7 @@ export class LsaEngine {
     row.seqLast = 0;
     row.closedAtMs = 0;
     this.stats.segmentsCollected++;
-    this.changedSinceCommit = true;
+    this.destager.changedSinceCommit = true;
   }
 
   // ---- reads (the read path itself is in track-reader.ts) ----
@@ -480,116 +473,14 @@ export class LsaEngine {
     return [...this.open.values()].map((m) => m.segment);
   }
 
-  // ---- flush and the destager ----
+  // ---- flush (the destager is in destager.ts) ----
 
   /** Makes every write that completed before this call durable. */
-  async flush(): Promise<void> {
-    this.status.check();
-    if (!this.changedSinceCommit && !this.segments.hasDirty() && this.sealedQueue.length === 0 && !this.destaging) return;
-    await new Promise<void>((resolve, reject) => {
-      this.flushWaiters.push({ resolve, reject });
-      this.kickDestager();
-    });
+  flush(): Promise<void> {
+    return this.destager.flush();
   }
 
-  private kickDestager(): void {
-    if (!this.destaging) void this.destage();
-  }
-
-  private async destage(): Promise<void> {
-    this.destaging = true;
-    try {
-      while (!this.status.failure) {
-        if (this.sealedQueue.length > 0) {
-          const mem = this.sealedQueue[0];
-          await this.writer.settle(mem);
-          this.sealedQueue.shift();
-          this.mem.delete(mem.segment);
-          this.buffers.give(mem.buffers);
-          this.writer.maybeWriteback();
-          this.wake(this.roomWaiters, null);
-          continue;
-        }
-        if (this.flushWaiters.length > 0) {
-          await this.groupCommit();
-          continue;
-        }
-        break;
-      }
-    } catch (err) {
-      this.stop(err);
-    } finally {
-      this.destaging = false;
-    }
-  }
-
-  /** After an I/O error: the array takes no more work until it is reopened. */
-  private stop(err: unknown): void {
-    this.status.fail(err);
-    this.wake(this.flushWaiters, err);
-    this.wake(this.roomWaiters, err);
-  }
-
-  private wake(waiters: Waiter[], err: unknown): void {
-    const list = waiters.splice(0, waiters.length);
-    for (const w of list) (err ? w.reject(err) : w.resolve());
-  }
-
-  /** Writes a segment's data up to `to` (the rest of what it holds may be written already). */
-  private async writeRange(mem: MemSegment, to: number): Promise<void> {
-    this.writer.issue(mem, to);
-    await this.writer.settle(mem);
-  }
-
-  /** One group commit: capture the state, write the open segment up to its fill, sync, commit. */
-  private async groupCommit(): Promise<void> {
-    const waiters = this.flushWaiters.splice(0, this.flushWaiters.length);
-    const opens = [...this.open.values()].map((mem) => ({ mem, fill: mem.fill }));
-    const parityPages = this.partialParity(opens);
-    const openSegments = new Set(opens.map((o) => o.mem.segment));
-    const parityDropped = [...this.parityInNvram].filter((s) => !openSegments.has(s));
-    const directory = this.journal.prepare(this.volumesById);
-    const rows = this.segments.takeDirtyRows();
-    const meta = this.metaSnapshot();
-    const committedBefore = this.nextSeq;
-    const pending = this.pending.takeChanges();
-    this.changedSinceCommit = false;
-    try {
-      await Promise.all(opens.map((o) => this.writeRange(o.mem, o.fill)));
-      await this.array.sync();
-      this.writer.synced();
-      this.nvram.commit({ ...directory, segments: rows, meta, parityPages, parityDropped, ...pending });
-      this.stats.commits++;
-      this.updateListener?.onCommit(committedBefore);
-      for (const s of parityDropped) this.parityInNvram.delete(s);
-      for (const o of opens) {
-        o.mem.committed = o.fill;
-        this.parityInNvram.add(o.mem.segment);
-      }
-    } catch (err) {
-      this.wake(waiters, err);
-      throw err;
-    }
-    this.wake(waiters, null);
-  }
-
-  /** NVRAM parity pages for what each open segment gained since its last commit. */
-  private partialParity(opens: { mem: MemSegment; fill: number }[]): ParityPageWrite[] {
-    const out: ParityPageWrite[] = [];
-    const pb = PARITY_PAGE_BYTES;
-    for (const { mem, fill } of opens) {
-      if (fill <= mem.committed) continue;
-      const pagesTouched = new Set<number>();
-      for (const p of mem.pieces(mem.committed, fill)) {
-        for (let pg = Math.floor(p.offset / pb); pg * pb < p.offset + (p.end - p.start); pg++) pagesTouched.add(pg);
-      }
-      for (const pageNo of pagesTouched) {
-        out.push({ segment: mem.segment, pageNo, bytes: mem.parityOf(pageNo * pb, Math.min(this.layout.columnBytes, (pageNo + 1) * pb)) });
-      }
-    }
-    return out;
-  }
-
+  /** NVRAM meta keys committed with every commit. */
   metaSnapshot(): Record<string, string> {
     return {
       ...this.extraMeta,
