@@ -8,34 +8,32 @@
 // Concurrency: JavaScript runs one task at a time, so every mutation of the directory and the
 // segment table happens in one synchronous block; only disk I/O awaits.
 
-import { ClosedError, InvalidArgumentError, OutOfSpaceError, assert } from '../errors';
+import { ClosedError, InvalidArgumentError, assert } from '../errors';
 import type { Logger } from '../util/log';
 import type { DiskArray } from '../array/disk-array';
 import type { Layout } from '../array/geometry';
 import type { Clock } from '../io/clock';
 import type { LockFile } from '../io/lock-file';
 import { VolumeDirectory, type Entry } from './directory';
-import { MemSegment } from './mem-segment';
 import { SegmentBufferPool } from './segment-buffers';
 import { SegmentWriter } from './segment-writer';
 import { checkCompressMode, codecOf, compressTrack, flagsOfCodec } from './track-codec';
 import { readTrack as readTrackFromRecords, rebuildRecord as rebuildRecordFromParity } from './track-reader';
 import { readTracks as readTracksFromRecords } from './tracks-reader';
-import { PARITY_PAGE_BYTES, type NvramStore, type VolumeRow } from './nvram';
+import type { NvramStore, VolumeRow } from './nvram';
 import { DirectoryJournal } from './directory-journal';
 import {
-  COMPRESSION_NONE, RECORD_FLAG_TRIM, RECORD_FLAG_ZERO, RECORD_HEADER_BYTES, TRIM_TRACKS_MAX,
-  encodeHeader, isTrimLike, recordBytes, type RecordHeader,
+  COMPRESSION_NONE, RECORD_FLAG_TRIM, RECORD_FLAG_ZERO, TRIM_TRACKS_MAX, isTrimLike, recordBytes, type RecordHeader,
 } from './record-format';
 import { SegmentTable } from './segment-table';
 import { EngineStatus } from './engine-status';
 import { Destager, SEALED_QUEUE_MAX } from './destager';
+import { SegmentLog, type AppendedRecord } from './segment-log';
 import { RESERVED_SEGMENTS, Space } from './space';
 import { PendingDirectory } from './pending-directory';
 import type { VolumeState } from './volume-state';
 import { STREAMS, STREAM_HOST, type Placement } from './placement';
 import { defaultHooks, type EngineHooks, type RecordPins, type RoomMaker, type UpdateListener } from './engine-hooks';
-import { crc32 } from 'node:zlib';
 
 /** After a restart, sequence numbers jump by this much, so that no record written but not
  * committed before a crash can ever look newer than a record written after it. */
@@ -70,9 +68,6 @@ export class LsaEngine {
   readonly stats: EngineStats = { hostBytesWritten: 0, hostBytesTrimmed: 0, gcBytesMoved: 0, segmentsCollected: 0, commits: 0, recordsRepaired: 0 };
   nextSeq = 1;
 
-  /** Segments whose bytes are (also) in memory: the open one and sealed ones not yet written. */
-  private mem = new Map<number, MemSegment>();
-  private open = new Map<number, MemSegment>();
   readonly pending = new PendingDirectory();
   /** More NVRAM meta keys committed with every commit (the remote copy's watermarks). */
   readonly extraMeta: Record<string, string> = {};
@@ -86,11 +81,11 @@ export class LsaEngine {
   readonly nvram: NvramStore;
   readonly clock: Clock;
   private lock: LockFile | null;
-  /** Memory of in-memory segments, reused: at most every open and every queued segment. */
-  private readonly buffers: SegmentBufferPool;
   private readonly writer: SegmentWriter;
   /** Writes sealed segments and runs group commits (destager.ts). */
   private readonly destager: Destager;
+  /** Record append and segment open/seal; the segments held in memory (segment-log.ts). */
+  readonly segmentLog: SegmentLog;
   /** Room for host and collector records, and the collector's reserve (space.ts). */
   private readonly space: Space;
 
@@ -133,17 +128,13 @@ export class LsaEngine {
     this.lock = parts.lock;
     this.layout = parts.array.layout;
     this.segments = new SegmentTable(this.layout.segments);
-    this.buffers = new SegmentBufferPool(this.layout, STREAMS + SEALED_QUEUE_MAX);
     this.writer = new SegmentWriter(this.array, (err) => this.destager.stop(err));
     this.destager = new Destager({
       layout: this.layout, array: this.array, nvram: this.nvram, writer: this.writer, segments: this.segments,
       journal: this.journal, volumesById: this.volumesById, pending: this.pending, stats: this.stats, status: this.status,
       memory: {
-        openSegments: () => this.open.values(),
-        retire: (mem) => {
-          this.mem.delete(mem.segment);
-          this.buffers.give(mem.buffers);
-        },
+        openSegments: () => this.segmentLog.openSegments(),
+        retire: (mem) => this.segmentLog.retire(mem),
       },
       commit: {
         meta: () => this.metaSnapshot(),
@@ -151,7 +142,11 @@ export class LsaEngine {
         committed: (committedBefore) => this.hooks.updateListener?.onCommit(committedBefore),
       },
     });
-    this.space = new Space(this.layout, this.segments, this.open, this.hooks, this.status);
+    this.segmentLog = new SegmentLog({
+      layout: this.layout, array: this.array, nvram: this.nvram, clock: this.clock, segments: this.segments, writer: this.writer,
+      destager: this.destager, hooks: this.hooks, stats: this.stats, buffers: new SegmentBufferPool(this.layout, STREAMS + SEALED_QUEUE_MAX),
+    });
+    this.space = new Space(this.layout, this.segments, this.segmentLog.open, this.hooks, this.status);
   }
 
   // ---- state loading (used by open and create) ----
@@ -165,27 +160,8 @@ export class LsaEngine {
   }
 
   /** Brings the open segment's committed bytes back into memory after a restart. */
-  async resumeOpenSegment(segment: number, fillBytes: number): Promise<void> {
-    const mem = new MemSegment(segment, this.layout, this.buffers.take());
-    let parity: Buffer | null = null;
-    if (this.array.degraded) {
-      // its parity is not on disk yet: NVRAM holds it (written with each commit)
-      parity = Buffer.alloc(this.layout.columnBytes);
-      this.nvram.forEachParityPage(segment, (pageNo, bytes) => bytes.copy(parity!, pageNo * PARITY_PAGE_BYTES));
-    }
-    for (const p of mem.pieces(0, fillBytes)) {
-      const source = parity ? { parity: parity.subarray(p.offset, p.offset + p.end - p.start), fillBytes } : undefined;
-      await this.array.readColumn(segment, p.column, p.offset, mem.buffer.subarray(p.start, p.end), source);
-    }
-    mem.fill = fillBytes;
-    mem.issued = fillBytes;
-    mem.written = fillBytes;
-    mem.committed = fillBytes;
-    this.destager.noteNvramParity([segment]);
-    this.mem.set(segment, mem);
-    const stream = this.segments.row(segment).stream;
-    if (this.open.has(stream) || stream < 0 || stream >= STREAMS) this.seal(mem); // a second open segment of one stream: close it
-    else this.open.set(stream, mem);
+  resumeOpenSegment(segment: number, fillBytes: number): Promise<void> {
+    return this.segmentLog.resumeOpenSegment(segment, fillBytes);
   }
 
   /** Something changed that the next commit must carry. */
@@ -204,68 +180,6 @@ export class LsaEngine {
     const v = this.volumesById.get(id);
     if (!v) throw new InvalidArgumentError(`no volume with id ${id}`);
     return v;
-  }
-
-  /** Appends one record; returns its segment and slot. Synchronous. */
-  /** Appends one record to a stream's open segment. Host writes go through writeTracks; the
-   * collector and repair call this directly. */
-  appendRecord(stream: number, flags: number, volumeId: number, track: number, trackCount: number, payload: Buffer | null, seq: number, crcKnown = -1): { segment: number; slot: number; bytes: number; crc: number } {
-    const payloadBytes = payload ? payload.length : 0;
-    const bytes = recordBytes(payloadBytes);
-    let mem = this.open.get(stream);
-    let slot = mem ? mem.place(bytes) : -1;
-    if (!mem || slot < 0) {
-      if (mem) this.seal(mem);
-      mem = this.openSegment(stream);
-      slot = mem.place(bytes);
-      assert(slot >= 0, 'a record fits an empty segment');
-    } else if (slot > 0 && slot % this.layout.columnBytes === 0) {
-      // the record starts the next column: the last one is complete (zeros after its last
-      // record), so it goes to its disk now rather than at the seal
-      mem.buffer.fill(0, mem.fill, slot);
-      this.writer.issue(mem, slot);
-    }
-    const crc = payload ? (crcKnown >= 0 ? crcKnown : crc32(payload)) : 0;
-    encodeHeader({ flags, volumeId, payloadBytes, track, seq, trackCount, payloadCrc: crc }, mem.buffer, slot);
-    if (payload) payload.copy(mem.buffer, slot + RECORD_HEADER_BYTES);
-    const end = slot + bytes;
-    mem.buffer.fill(0, slot + RECORD_HEADER_BYTES + payloadBytes, end);
-    mem.fill = end;
-    const row = this.segments.row(mem.segment);
-    row.fillBytes = end;
-    row.seqLast = Math.max(row.seqLast, seq);
-    this.segments.touch(mem.segment);
-    this.destager.changedSinceCommit = true;
-    return { segment: mem.segment, slot, bytes, crc };
-  }
-
-  private openSegment(stream: number): MemSegment {
-    const segment = this.segments.firstFree();
-    if (segment < 0) throw new OutOfSpaceError('no free segment left');
-    this.segments.transition(segment, 'open');
-    const row = this.segments.row(segment);
-    row.liveBytes = 0;
-    row.trimRefs = 0;
-    row.fillBytes = 0;
-    row.seqLast = 0;
-    row.closedAtMs = 0;
-    row.stream = stream;
-    const mem = new MemSegment(segment, this.layout, this.buffers.take());
-    this.mem.set(segment, mem);
-    this.open.set(stream, mem);
-    this.roomMaker?.notice();
-    return mem;
-  }
-
-  private seal(mem: MemSegment): void {
-    mem.sealed = true;
-    this.segments.transition(mem.segment, 'closed');
-    this.segments.row(mem.segment).closedAtMs = this.clock.nowMs();
-    this.writer.issueSealed(mem);
-    this.destager.enqueue(mem);
-    const stream = this.segments.row(mem.segment).stream;
-    if (this.open.get(stream) === mem) this.open.delete(stream);
-    this.destager.kick();
   }
 
   /** Drops whatever a track's directory entry pointed at from its segment's accounting. */
@@ -323,7 +237,7 @@ export class LsaEngine {
         const stored = codec === COMPRESSION_NONE ? null : compressTrack(codec, payload);
         const flags = stored ? flagsOfCodec(codec) : 0;
         const stream = this.space.hostStreamWithRoom(this.hooks.placement.hostStream(volumeId, t, old.segment === 0 ? -1 : old.seq, seq), recordBytes(stored ? stored.length : tb));
-        const r = this.appendRecord(stream, flags, volumeId, t, 1, stored ?? payload, seq);
+        const r = this.segmentLog.appendRecord(stream, flags, volumeId, t, 1, stored ?? payload, seq);
         this.unlink(old, volumeId, t);
         dir.set(t, { segment: r.segment, slot: r.slot, recordBytes: r.bytes, payloadCrc: r.crc, flags, payloadBytes: stored ? stored.length : tb, seq });
         this.segments.addLive(r.segment, r.bytes);
@@ -363,7 +277,7 @@ export class LsaEngine {
 
   private appendTrim(v: VolumeState, firstTrack: number, count: number, flags: number): number {
     const seq = this.nextSeq++;
-    const r = this.appendRecord(this.space.hostStreamWithRoom(STREAM_HOST, recordBytes(0)), flags, v.row.id, firstTrack, count, null, seq);
+    const r = this.segmentLog.appendRecord(this.space.hostStreamWithRoom(STREAM_HOST, recordBytes(0)), flags, v.row.id, firstTrack, count, null, seq);
     this.pointAtTrim(v, firstTrack, count, flags, seq, r.segment, r.slot, r.bytes);
     return seq;
   }
@@ -390,9 +304,9 @@ export class LsaEngine {
   }
 
   /** Appends a record the collector (or repair) moves, to the stream space.ts picks for it. */
-  appendMoved(h: RecordHeader, payload: Buffer | null): { segment: number; slot: number; bytes: number; crc: number } {
+  appendMoved(h: RecordHeader, payload: Buffer | null): AppendedRecord {
     const stream = this.space.gcStreamWithRoom(h.seq, this.nextSeq, recordBytes(payload ? payload.length : 0));
-    return this.appendRecord(stream, h.flags, h.volumeId, h.track, h.trackCount, payload, h.seq, h.payloadCrc);
+    return this.segmentLog.appendRecord(stream, h.flags, h.volumeId, h.track, h.trackCount, payload, h.seq, h.payloadCrc);
   }
 
   /** Records of `bytes` that fit anywhere (space.ts). */
@@ -402,14 +316,7 @@ export class LsaEngine {
 
   /** A collected segment returns to the free pool (after the commit that moved its data). */
   releaseSegment(segment: number): void {
-    const row = this.segments.row(segment);
-    assert(row.liveBytes === 0 && row.trimRefs === 0, `segment ${segment} released with live data`);
-    this.segments.transition(segment, 'free');
-    row.fillBytes = 0;
-    row.seqLast = 0;
-    row.closedAtMs = 0;
-    this.stats.segmentsCollected++;
-    this.destager.changedSinceCommit = true;
+    this.segmentLog.releaseSegment(segment);
   }
 
   // ---- reads (the read path itself is in track-reader.ts) ----
@@ -436,7 +343,7 @@ export class LsaEngine {
 
   /** The bytes of the record an entry points at, from memory or from its data column. */
   async readRecordBytes(e: Entry): Promise<Buffer> {
-    const mem = this.mem.get(e.segment);
+    const mem = this.segmentLog.inMemory.get(e.segment);
     if (mem) return Buffer.from(mem.buffer.subarray(e.slot, e.slot + e.recordBytes));
     const cb = this.layout.columnBytes;
     const column = Math.floor(e.slot / cb);
@@ -447,7 +354,7 @@ export class LsaEngine {
 
   /** Segment bytes as the engine sees them (memory first), for the checker and inspection. */
   async readSegmentData(segment: number, from: number, to: number): Promise<Buffer> {
-    const mem = this.mem.get(segment);
+    const mem = this.segmentLog.inMemory.get(segment);
     if (mem) return mem.copyData(from, to);
     const out = Buffer.alloc(to - from);
     const cb = this.layout.columnBytes;
@@ -461,16 +368,15 @@ export class LsaEngine {
   }
 
   isInMemory(segment: number): boolean {
-    return this.mem.has(segment);
+    return this.segmentLog.isInMemory(segment);
   }
 
   get openSegmentIndex(): number {
-    const mem = this.open.get(STREAM_HOST) ?? [...this.open.values()][0];
-    return mem ? mem.segment : -1;
+    return this.segmentLog.openSegmentIndex;
   }
 
   openSegmentIndexes(): number[] {
-    return [...this.open.values()].map((m) => m.segment);
+    return this.segmentLog.openSegmentIndexes();
   }
 
   // ---- flush (the destager is in destager.ts) ----

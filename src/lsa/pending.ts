@@ -8,6 +8,7 @@ import type { Layout } from '../array/geometry';
 import type { RoomMaker } from './engine-hooks';
 import type { PendingDirectory, PendingRow } from './pending-directory';
 import { isTrimLike, recordBytes, RECORD_FLAG_TRIM, TRIM_TRACKS_MAX } from './record-format';
+import type { SegmentLog } from './segment-log';
 import type { SegmentTable } from './segment-table';
 import { RESERVED_SEGMENTS } from './space';
 import { STREAM_HOST } from './placement';
@@ -20,7 +21,7 @@ export interface PendingHost {
   readonly pending: PendingDirectory;
   readonly volumesById: ReadonlyMap<number, VolumeState>;
   readonly roomMaker: RoomMaker | null;
-  appendRecord(stream: number, flags: number, volumeId: number, track: number, trackCount: number, payload: Buffer | null, seq: number): { segment: number; slot: number; bytes: number; crc: number };
+  readonly segmentLog: Pick<SegmentLog, 'appendRecord'>;
   pointAtTrim(v: VolumeState, firstTrack: number, count: number, flags: number, seq: number, segment: number, slot: number, bytes: number, onlyIfNewer?: boolean): number;
   unlink(e: { segment: number; slot: number; recordBytes: number; flags: number }, volumeId: number, track: number): void;
   markChanged(): void;
@@ -65,7 +66,7 @@ export function storePending(engine: PendingHost, u: { volumeId: number; track: 
       const seq = u.seq + i;
       if (engine.pending.has(seq, u.track + i)) continue; // a duplicate (replayed after a reconnect)
       const payload = u.data.subarray(i * tb, (i + 1) * tb);
-      const r = engine.appendRecord(stream, 0, u.volumeId, u.track + i, 1, payload, seq);
+      const r = engine.segmentLog.appendRecord(stream, 0, u.volumeId, u.track + i, 1, payload, seq);
       engine.segments.addLive(r.segment, r.bytes);
       engine.pending.add({
         seq, volumeId: u.volumeId, track: u.track + i, trackCount: 1, flags: 0, segment: r.segment, slot: r.slot,
@@ -75,7 +76,7 @@ export function storePending(engine: PendingHost, u: { volumeId: number; track: 
     return;
   }
   if (engine.pending.has(u.seq, u.track)) return;
-  const r = engine.appendRecord(stream, flags, u.volumeId, u.track, u.count, null, u.seq);
+  const r = engine.segmentLog.appendRecord(stream, flags, u.volumeId, u.track, u.count, null, u.seq);
   engine.segments.addLive(r.segment, r.bytes);
   engine.pending.add({
     seq: u.seq, volumeId: u.volumeId, track: u.track, trackCount: u.count, flags, segment: r.segment, slot: r.slot,
@@ -133,7 +134,7 @@ export function forgetContent(engine: PendingHost, v: VolumeState): number {
   if (held === 0) return 0;
   for (let first = 0; first < v.tracks; first += TRIM_TRACKS_MAX) {
     const count = Math.min(TRIM_TRACKS_MAX, v.tracks - first);
-    const r = engine.appendRecord(STREAM_HOST, RECORD_FLAG_TRIM, v.row.id, first, count, null, 0);
+    const r = engine.segmentLog.appendRecord(STREAM_HOST, RECORD_FLAG_TRIM, v.row.id, first, count, null, 0);
     engine.pointAtTrim(v, first, count, RECORD_FLAG_TRIM, 0, r.segment, r.slot, r.bytes);
   }
   engine.markChanged();

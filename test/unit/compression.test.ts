@@ -164,7 +164,7 @@ describe('compression: deflate and lz4 volumes', function () {
       const state = e.volumesByName.get('vol0')!;
       const seq = e.nextSeq++;
       const [codec, stored] = bad[0];
-      const r = e.appendRecord(0, flagsOfCodec(codec), state.row.id, 1, 1, stored, seq);
+      const r = e.segmentLog.appendRecord(0, flagsOfCodec(codec), state.row.id, 1, 1, stored, seq);
       e.unlink(state.directory.get(1), state.row.id, 1);
       state.directory.set(1, { segment: r.segment, slot: r.slot, recordBytes: r.bytes, payloadCrc: r.crc, flags: flagsOfCodec(codec), payloadBytes: stored.length, seq });
       e.segments.addLive(r.segment, r.bytes);
