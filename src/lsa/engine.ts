@@ -8,7 +8,7 @@
 // Concurrency: JavaScript runs one task at a time, so every mutation of the directory and the
 // segment table happens in one synchronous block; only disk I/O awaits.
 
-import { ClosedError, InvalidArgumentError, assert } from '../errors';
+import { ClosedError } from '../errors';
 import type { Logger } from '../util/log';
 import type { DiskArray } from '../array/disk-array';
 import type { Layout } from '../array/geometry';
@@ -17,22 +17,20 @@ import type { LockFile } from '../io/lock-file';
 import { VolumeDirectory, type Entry } from './directory';
 import { SegmentBufferPool } from './segment-buffers';
 import { SegmentWriter } from './segment-writer';
-import { checkCompressMode, codecOf, compressTrack, flagsOfCodec } from './track-codec';
 import { readTrack as readTrackFromRecords, rebuildRecord as rebuildRecordFromParity } from './track-reader';
 import { readTracks as readTracksFromRecords } from './tracks-reader';
 import type { NvramStore, VolumeRow } from './nvram';
 import { DirectoryJournal } from './directory-journal';
-import {
-  COMPRESSION_NONE, RECORD_FLAG_TRIM, RECORD_FLAG_ZERO, TRIM_TRACKS_MAX, isTrimLike, recordBytes, type RecordHeader,
-} from './record-format';
+import { recordBytes, type RecordHeader } from './record-format';
 import { SegmentTable } from './segment-table';
 import { EngineStatus } from './engine-status';
 import { Destager, SEALED_QUEUE_MAX } from './destager';
 import { SegmentLog, type AppendedRecord } from './segment-log';
-import { RESERVED_SEGMENTS, Space } from './space';
+import { Space } from './space';
 import { PendingDirectory } from './pending-directory';
-import type { VolumeState } from './volume-state';
-import { STREAMS, STREAM_HOST, type Placement } from './placement';
+import { volumeById, type VolumeState } from './volume-state';
+import { HostWriter } from './host-writes';
+import { STREAMS, type Placement } from './placement';
 import { defaultHooks, type EngineHooks, type RecordPins, type RoomMaker, type UpdateListener } from './engine-hooks';
 
 /** After a restart, sequence numbers jump by this much, so that no record written but not
@@ -66,7 +64,13 @@ export class LsaEngine {
   /** How the directories reach NVRAM: pages and a log of changed entries. */
   readonly journal = new DirectoryJournal();
   readonly stats: EngineStats = { hostBytesWritten: 0, hostBytesTrimmed: 0, gcBytesMoved: 0, segmentsCollected: 0, commits: 0, recordsRepaired: 0 };
-  nextSeq = 1;
+  /** The next write sequence (host-writes.ts). */
+  get nextSeq(): number {
+    return this.hostWriter.nextSeq;
+  }
+  set nextSeq(seq: number) {
+    this.hostWriter.nextSeq = seq;
+  }
 
   readonly pending = new PendingDirectory();
   /** More NVRAM meta keys committed with every commit (the remote copy's watermarks). */
@@ -86,6 +90,8 @@ export class LsaEngine {
   private readonly destager: Destager;
   /** Record append and segment open/seal; the segments held in memory (segment-log.ts). */
   readonly segmentLog: SegmentLog;
+  /** Host writes, trims and zeroing, and their update events (host-writes.ts). */
+  readonly hostWriter: HostWriter;
   /** Room for host and collector records, and the collector's reserve (space.ts). */
   private readonly space: Space;
 
@@ -147,6 +153,10 @@ export class LsaEngine {
       destager: this.destager, hooks: this.hooks, stats: this.stats, buffers: new SegmentBufferPool(this.layout, STREAMS + SEALED_QUEUE_MAX),
     });
     this.space = new Space(this.layout, this.segments, this.segmentLog.open, this.hooks, this.status);
+    this.hostWriter = new HostWriter({
+      layout: this.layout, clock: this.clock, segments: this.segments, volumesById: this.volumesById, stats: this.stats,
+      hooks: this.hooks, space: this.space, segmentLog: this.segmentLog, destager: this.destager,
+    });
   }
 
   // ---- state loading (used by open and create) ----
@@ -177,123 +187,17 @@ export class LsaEngine {
   // ---- writes ----
 
   volume(id: number): VolumeState {
-    const v = this.volumesById.get(id);
-    if (!v) throw new InvalidArgumentError(`no volume with id ${id}`);
-    return v;
+    return volumeById(this.volumesById, id);
   }
 
-  /** Drops whatever a track's directory entry pointed at from its segment's accounting. */
-  unlink(e: Entry, volumeId: number, track: number): void {
-    if (e.segment === 0) return;
-    if (this.hooks.pins?.isPinned(volumeId, track, e.segment, e.slot)) return; // a snapshot still holds it
-    if (isTrimLike(e.flags)) this.segments.addTrimRefs(e.segment, -1);
-    else this.segments.addLive(e.segment, -e.recordBytes);
+  /** Writes whole tracks (host-writes.ts). */
+  writeTracks(volumeId: number, firstTrack: number, data: Buffer): Promise<void> {
+    return this.hostWriter.writeTracks(volumeId, firstTrack, data);
   }
 
-  /** Writes whole tracks; `data.length` is a multiple of the track size. Runs of zero-filled
-   * tracks are stored as one ZERO record and take no data space. */
-  async writeTracks(volumeId: number, firstTrack: number, data: Buffer): Promise<void> {
-    const tb = this.layout.trackBytes;
-    const v = this.volume(volumeId);
-    const count = data.length / tb;
-    assert(Number.isInteger(count) && firstTrack >= 0 && firstTrack + count <= v.tracks, 'writeTracks range inside the volume');
-    const codec = codecOf(v.row.compress);
-    if (codec !== COMPRESSION_NONE) checkCompressMode(v.row.compress); // before anything is appended
-    await this.destager.waitForRoom();
-    const zero = zeroTrack(tb);
-    const isZero: boolean[] = [];
-    let records = 0;
-    for (let i = 0; i < count; i++) {
-      const at = i * tb;
-      // a non-zero first or last byte settles it without a compare (most tracks hold data)
-      isZero.push(data[at] === 0 && data[at + tb - 1] === 0 && data.subarray(at, at + tb).equals(zero));
-      if (!isZero[i] || i === 0 || !isZero[i - 1]) records++;
-    }
-    // re-checked after each await: other writers run meanwhile and may take the room
-    do await this.space.ensureSpace(records, recordBytes(tb));
-    while (records > this.space.hostRecordsAvailable(recordBytes(tb), RESERVED_SEGMENTS));
-    const dir = v.directory;
-    const waits: Promise<void>[] = [];
-    const listener = this.hooks.updateListener;
-    const now = listener ? this.clock.nowMs() : 0;
-    for (let i = 0; i < count;) {
-      const track = firstTrack + i;
-      if (isZero[i]) {
-        let run = 1;
-        while (i + run < count && isZero[i + run] && run < TRIM_TRACKS_MAX) run++;
-        const seq = this.appendTrim(v, track, run, RECORD_FLAG_ZERO);
-        const w = listener?.onUpdate({ volumeId, track, count: run, kind: 'zero', data: null, seq, timestampMs: now });
-        if (w) waits.push(w);
-        i += run;
-        continue;
-      }
-      const runStart = i;
-      const seqFirst = this.nextSeq;
-      for (; i < count && !isZero[i]; i++) {
-        const t = firstTrack + i;
-        const seq = this.nextSeq++;
-        const payload = data.subarray(i * tb, (i + 1) * tb);
-        const old = dir.get(t);
-        const stored = codec === COMPRESSION_NONE ? null : compressTrack(codec, payload);
-        const flags = stored ? flagsOfCodec(codec) : 0;
-        const stream = this.space.hostStreamWithRoom(this.hooks.placement.hostStream(volumeId, t, old.segment === 0 ? -1 : old.seq, seq), recordBytes(stored ? stored.length : tb));
-        const r = this.segmentLog.appendRecord(stream, flags, volumeId, t, 1, stored ?? payload, seq);
-        this.unlink(old, volumeId, t);
-        dir.set(t, { segment: r.segment, slot: r.slot, recordBytes: r.bytes, payloadCrc: r.crc, flags, payloadBytes: stored ? stored.length : tb, seq });
-        this.segments.addLive(r.segment, r.bytes);
-      }
-      const w = listener?.onUpdate({
-        volumeId, track: firstTrack + runStart, count: i - runStart, kind: 'write', data: data.subarray(runStart * tb, i * tb), seq: seqFirst, timestampMs: now,
-      });
-      if (w) waits.push(w);
-    }
-    this.stats.hostBytesWritten += data.length;
-    if (waits.length > 0) await Promise.all(waits);
-  }
-
-  /** Trims (TRIM) or zeroes (ZERO, allocated zeros) whole tracks. */
-  async trimTracks(volumeId: number, firstTrack: number, count: number, zero: boolean): Promise<void> {
-    const v = this.volume(volumeId);
-    assert(Number.isInteger(count) && count >= 0 && firstTrack >= 0 && firstTrack + count <= v.tracks, 'trimTracks range inside the volume');
-    if (count === 0) return;
-    await this.destager.waitForRoom();
-    // a trim frees space, so it may dip into the collector's reserve (all but one segment)
-    const trimRecords = Math.ceil(count / TRIM_TRACKS_MAX);
-    do await this.space.ensureSpace(trimRecords, recordBytes(0), 1);
-    while (trimRecords > this.space.hostRecordsAvailable(recordBytes(0), 1));
-    const waits: Promise<void>[] = [];
-    const listener = this.hooks.updateListener;
-    const now = listener ? this.clock.nowMs() : 0;
-    for (let done = 0; done < count;) {
-      const run = Math.min(TRIM_TRACKS_MAX, count - done);
-      const seq = this.appendTrim(v, firstTrack + done, run, zero ? RECORD_FLAG_ZERO : RECORD_FLAG_TRIM);
-      const w = listener?.onUpdate({ volumeId, track: firstTrack + done, count: run, kind: zero ? 'zero' : 'trim', data: null, seq, timestampMs: now });
-      if (w) waits.push(w);
-      done += run;
-    }
-    this.stats.hostBytesTrimmed += count * this.layout.trackBytes;
-    if (waits.length > 0) await Promise.all(waits);
-  }
-
-  private appendTrim(v: VolumeState, firstTrack: number, count: number, flags: number): number {
-    const seq = this.nextSeq++;
-    const r = this.segmentLog.appendRecord(this.space.hostStreamWithRoom(STREAM_HOST, recordBytes(0)), flags, v.row.id, firstTrack, count, null, seq);
-    this.pointAtTrim(v, firstTrack, count, flags, seq, r.segment, r.slot, r.bytes);
-    return seq;
-  }
-
-  /** Points tracks at a trim record (those whose entry is older than `seq`); returns how many. */
-  pointAtTrim(v: VolumeState, firstTrack: number, count: number, flags: number, seq: number, segment: number, slot: number, bytes: number, onlyIfNewer = false): number {
-    const dir = v.directory;
-    let n = 0;
-    for (let t = firstTrack; t < firstTrack + count; t++) {
-      if (onlyIfNewer && dir.segmentOf(t) !== 0 && dir.seqOf(t) >= seq) continue;
-      this.unlink(dir.get(t), v.row.id, t);
-      dir.set(t, { segment, slot, recordBytes: bytes, payloadCrc: 0, flags, payloadBytes: 0, seq });
-      n++;
-    }
-    this.segments.addTrimRefs(segment, n);
-    return n;
+  /** Trims (TRIM) or zeroes (ZERO, allocated zeros) whole tracks (host-writes.ts). */
+  trimTracks(volumeId: number, firstTrack: number, count: number, zero: boolean): Promise<void> {
+    return this.hostWriter.trimTracks(volumeId, firstTrack, count, zero);
   }
 
   // ---- the collector's side (the moves themselves are in relocate.ts) ----
@@ -430,14 +334,4 @@ export class LsaEngine {
     }
     this.lock?.release();
   }
-}
-
-const zeroTracks = new Map<number, Buffer>();
-export function zeroTrack(bytes: number): Buffer {
-  let z = zeroTracks.get(bytes);
-  if (!z) {
-    z = Buffer.alloc(bytes);
-    zeroTracks.set(bytes, z);
-  }
-  return z;
 }

@@ -6,6 +6,7 @@
 import { OutOfSpaceError, assert } from '../errors';
 import type { Layout } from '../array/geometry';
 import type { RoomMaker } from './engine-hooks';
+import type { HostWriter } from './host-writes';
 import type { PendingDirectory, PendingRow } from './pending-directory';
 import { isTrimLike, recordBytes, RECORD_FLAG_TRIM, TRIM_TRACKS_MAX } from './record-format';
 import type { SegmentLog } from './segment-log';
@@ -22,8 +23,7 @@ export interface PendingHost {
   readonly volumesById: ReadonlyMap<number, VolumeState>;
   readonly roomMaker: RoomMaker | null;
   readonly segmentLog: Pick<SegmentLog, 'appendRecord'>;
-  pointAtTrim(v: VolumeState, firstTrack: number, count: number, flags: number, seq: number, segment: number, slot: number, bytes: number, onlyIfNewer?: boolean): number;
-  unlink(e: { segment: number; slot: number; recordBytes: number; flags: number }, volumeId: number, track: number): void;
+  readonly hostWriter: Pick<HostWriter, 'pointAtTrim' | 'unlink'>;
   markChanged(): void;
 }
 
@@ -101,12 +101,12 @@ export function applyPending(engine: PendingHost, through: number, filter?: (row
     const dir = v.directory;
     if (isTrimLike(row.flags)) {
       const end = Math.min(v.tracks, row.track + row.trackCount);
-      engine.pointAtTrim(v, row.track, end - row.track, row.flags, row.seq, row.segment, row.slot, row.recordBytes, true);
+      engine.hostWriter.pointAtTrim(v, row.track, end - row.track, row.flags, row.seq, row.segment, row.slot, row.recordBytes, true);
       continue;
     }
     if (row.track >= v.tracks) continue;
     if (dir.segmentOf(row.track) !== 0 && dir.seqOf(row.track) >= row.seq) continue; // already newer
-    engine.unlink(dir.get(row.track), v.row.id, row.track);
+    engine.hostWriter.unlink(dir.get(row.track), v.row.id, row.track);
     dir.set(row.track, { segment: row.segment, slot: row.slot, recordBytes: row.recordBytes, payloadCrc: row.payloadCrc, flags: row.flags, payloadBytes: row.payloadBytes, seq: row.seq });
     engine.segments.addLive(row.segment, row.recordBytes);
   }
@@ -135,7 +135,7 @@ export function forgetContent(engine: PendingHost, v: VolumeState): number {
   for (let first = 0; first < v.tracks; first += TRIM_TRACKS_MAX) {
     const count = Math.min(TRIM_TRACKS_MAX, v.tracks - first);
     const r = engine.segmentLog.appendRecord(STREAM_HOST, RECORD_FLAG_TRIM, v.row.id, first, count, null, 0);
-    engine.pointAtTrim(v, first, count, RECORD_FLAG_TRIM, 0, r.segment, r.slot, r.bytes);
+    engine.hostWriter.pointAtTrim(v, first, count, RECORD_FLAG_TRIM, 0, r.segment, r.slot, r.bytes);
   }
   engine.markChanged();
   return held;

@@ -165,7 +165,7 @@ describe('compression: deflate and lz4 volumes', function () {
       const seq = e.nextSeq++;
       const [codec, stored] = bad[0];
       const r = e.segmentLog.appendRecord(0, flagsOfCodec(codec), state.row.id, 1, 1, stored, seq);
-      e.unlink(state.directory.get(1), state.row.id, 1);
+      e.hostWriter.unlink(state.directory.get(1), state.row.id, 1);
       state.directory.set(1, { segment: r.segment, slot: r.slot, recordBytes: r.bytes, payloadCrc: r.crc, flags: flagsOfCodec(codec), payloadBytes: stored.length, seq });
       e.segments.addLive(r.segment, r.bytes);
       await v.read(4096, 4096).then(() => expect.fail('read of a bad compressed record'), (err: { code?: string; message: string }) => {
