@@ -17,8 +17,7 @@ import type { LockFile } from '../io/lock-file';
 import { VolumeDirectory, type Entry } from './directory';
 import { SegmentBufferPool } from './segment-buffers';
 import { SegmentWriter } from './segment-writer';
-import { readTrack as readTrackFromRecords, rebuildRecord as rebuildRecordFromParity } from './track-reader';
-import { readTracks as readTracksFromRecords } from './tracks-reader';
+import { ReadPath } from './read-path';
 import type { NvramStore, VolumeRow } from './nvram';
 import { DirectoryJournal } from './directory-journal';
 import { recordBytes, type RecordHeader } from './record-format';
@@ -92,6 +91,8 @@ export class LsaEngine {
   readonly segmentLog: SegmentLog;
   /** Host writes, trims and zeroing, and their update events (host-writes.ts). */
   readonly hostWriter: HostWriter;
+  /** Reads of tracks and records (read-path.ts). */
+  readonly readPath: ReadPath;
   /** Room for host and collector records, and the collector's reserve (space.ts). */
   private readonly space: Space;
 
@@ -156,6 +157,10 @@ export class LsaEngine {
     this.hostWriter = new HostWriter({
       layout: this.layout, clock: this.clock, segments: this.segments, volumesById: this.volumesById, stats: this.stats,
       hooks: this.hooks, space: this.space, segmentLog: this.segmentLog, destager: this.destager,
+    });
+    this.readPath = new ReadPath({
+      layout: this.layout, array: this.array, segments: this.segments, volumesById: this.volumesById, inMemory: this.segmentLog.inMemory,
+      status: this.status, hooks: this.hooks, stats: this.stats, mover: this,
     });
   }
 
@@ -223,52 +228,31 @@ export class LsaEngine {
     this.segmentLog.releaseSegment(segment);
   }
 
-  // ---- reads (the read path itself is in track-reader.ts) ----
+  // ---- reads (read-path.ts) ----
 
-  /** Reads one whole track into `out` at `at`: zeros for tracks never written or trimmed; a
-   * damaged record is rebuilt from parity, or the read fails naming the byte range. `from`
-   * reads through another directory (a snapshot's). */
-  async readTrack(volumeId: number, track: number, out: Buffer, at: number, from?: VolumeDirectory): Promise<void> {
-    this.status.check();
-    return readTrackFromRecords(this, volumeId, track, out, at, from);
+  /** Reads one whole track into `out` at `at` (read-path.ts). */
+  readTrack(volumeId: number, track: number, out: Buffer, at: number, from?: VolumeDirectory): Promise<void> {
+    return this.readPath.readTrack(volumeId, track, out, at, from);
   }
 
-  /** Reads `count` whole tracks from `first` into `out` at `at`, as readTrack would each, with
-   * one disk read per stretch of records that lie one after the other (tracks-reader.ts). */
-  async readTracks(volumeId: number, first: number, count: number, out: Buffer, at: number, from?: VolumeDirectory): Promise<void> {
-    this.status.check();
-    return readTracksFromRecords(this, volumeId, first, count, out, at, from);
+  /** Reads `count` whole tracks from `first` into `out` at `at` (read-path.ts). */
+  readTracks(volumeId: number, first: number, count: number, out: Buffer, at: number, from?: VolumeDirectory): Promise<void> {
+    return this.readPath.readTracks(volumeId, first, count, out, at, from);
   }
 
   /** The record's bytes rebuilt from the other columns and parity, or null if impossible. */
   rebuildRecord(e: Entry): Promise<Buffer | null> {
-    return rebuildRecordFromParity(this, e);
+    return this.readPath.rebuildRecord(e);
   }
 
   /** The bytes of the record an entry points at, from memory or from its data column. */
-  async readRecordBytes(e: Entry): Promise<Buffer> {
-    const mem = this.segmentLog.inMemory.get(e.segment);
-    if (mem) return Buffer.from(mem.buffer.subarray(e.slot, e.slot + e.recordBytes));
-    const cb = this.layout.columnBytes;
-    const column = Math.floor(e.slot / cb);
-    const buf = Buffer.allocUnsafe(e.recordBytes);
-    await this.array.readColumn(e.segment, column, e.slot - column * cb, buf);
-    return buf;
+  readRecordBytes(e: Entry): Promise<Buffer> {
+    return this.readPath.readRecordBytes(e);
   }
 
   /** Segment bytes as the engine sees them (memory first), for the checker and inspection. */
-  async readSegmentData(segment: number, from: number, to: number): Promise<Buffer> {
-    const mem = this.segmentLog.inMemory.get(segment);
-    if (mem) return mem.copyData(from, to);
-    const out = Buffer.alloc(to - from);
-    const cb = this.layout.columnBytes;
-    for (let pos = from; pos < to;) {
-      const column = Math.floor(pos / cb);
-      const end = Math.min(to, (column + 1) * cb);
-      await this.array.readColumn(segment, column, pos - column * cb, out.subarray(pos - from, end - from));
-      pos = end;
-    }
-    return out;
+  readSegmentData(segment: number, from: number, to: number): Promise<Buffer> {
+    return this.readPath.readSegmentData(segment, from, to);
   }
 
   isInMemory(segment: number): boolean {

@@ -7,9 +7,8 @@
 
 import { LsaError } from '../errors';
 import type { Entry, VolumeDirectory } from './directory';
-import type { LsaEngine } from './engine';
 import { isTrimLike } from './record-format';
-import { payloadIfValid, readTrack } from './track-reader';
+import { payloadIfValid, readTrack, type RecordSource } from './track-reader';
 
 /** Dead bytes between two records that a stretch reads over rather than split there. */
 export const STRETCH_GAP_MAX = 32 * 1024;
@@ -31,10 +30,10 @@ interface Stretch {
 
 /** Reads tracks `first` .. `first + count - 1` of a volume, whole, into `out` at `at`, with the
  * same result as readTrack for each of them. `from` reads through another directory. */
-export async function readTracks(engine: LsaEngine, volumeId: number, first: number, count: number, out: Buffer, at: number, from?: VolumeDirectory): Promise<void> {
-  const tb = engine.layout.trackBytes;
-  const cb = engine.layout.columnBytes;
-  const dir = from ?? engine.volume(volumeId).directory;
+export async function readTracks(reader: RecordSource, volumeId: number, first: number, count: number, out: Buffer, at: number, from?: VolumeDirectory): Promise<void> {
+  const tb = reader.layout.trackBytes;
+  const cb = reader.layout.columnBytes;
+  const dir = from ?? reader.volume(volumeId).directory;
   const stretches: Stretch[] = [];
   const singles: number[] = [];
   let open: Stretch | null = null;
@@ -44,7 +43,7 @@ export async function readTracks(engine: LsaEngine, volumeId: number, first: num
       out.fill(0, at + i * tb, at + (i + 1) * tb);
       continue;
     }
-    if (engine.isInMemory(e.segment)) {
+    if (reader.isInMemory(e.segment)) {
       singles.push(i); // a copy from memory: nothing to gain
       continue;
     }
@@ -64,32 +63,32 @@ export async function readTracks(engine: LsaEngine, volumeId: number, first: num
   const worker = async (): Promise<void> => {
     while (next < stretches.length) {
       const s = stretches[next++];
-      again.push(...(await readStretch(engine, volumeId, first, s, out, at)));
+      again.push(...(await readStretch(reader, volumeId, first, s, out, at)));
     }
   };
   await Promise.all(Array.from({ length: Math.min(STRETCHES_IN_FLIGHT, stretches.length) }, worker));
-  for (const i of again) await readTrack(engine, volumeId, first + i, out, at + i * tb, from);
+  for (const i of again) await readTrack(reader, volumeId, first + i, out, at + i * tb, from);
 }
 
 /** Reads one stretch and places every record that passes its checks. Returns the tracks left
  * for readTrack: those whose record failed its checks (moved meanwhile, or damaged), or all of
  * them when the read itself failed. */
-async function readStretch(engine: LsaEngine, volumeId: number, first: number, s: Stretch, out: Buffer, at: number): Promise<number[]> {
-  const tb = engine.layout.trackBytes;
+async function readStretch(reader: RecordSource, volumeId: number, first: number, s: Stretch, out: Buffer, at: number): Promise<number[]> {
+  const tb = reader.layout.trackBytes;
   const buf = Buffer.allocUnsafe(s.end - s.start);
   try {
-    await engine.array.readColumn(s.segment, s.column, s.start, buf);
+    await reader.array.readColumn(s.segment, s.column, s.start, buf);
   } catch (err) {
     if (err instanceof LsaError && (err.code === 'LSA_IO' || err.code === 'LSA_DATA_LOST')) return s.tracks;
     throw err;
   }
-  const cb = engine.layout.columnBytes;
+  const cb = reader.layout.columnBytes;
   const failed: number[] = [];
   for (let k = 0; k < s.tracks.length; k++) {
     const e = s.entries[k];
     const i = s.tracks[k];
     const from = e.slot - s.column * cb - s.start;
-    const payload = payloadIfValid(engine, buf.subarray(from, from + e.recordBytes), volumeId, first + i, e);
+    const payload = payloadIfValid(reader, buf.subarray(from, from + e.recordBytes), volumeId, first + i, e);
     if (payload) payload.copy(out, at + i * tb);
     else failed.push(i);
   }
