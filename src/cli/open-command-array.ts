@@ -8,18 +8,18 @@ import { SnapshotStore } from '../snapshot/snapshot-store';
 import { silentLogger } from '../util/log';
 
 export async function openCommandArray(dir: string, opts: OpenOptions & { snapshotsBestEffort?: boolean } = {}): Promise<LsaEngine> {
-  const engine = await openArray(dir, opts);
-  try {
-    await SnapshotStore.open(engine, silentLogger);
-  } catch (err) {
-    // a look without a collector (inspect) goes on without them; its accounting then counts
-    // snapshot-only records as garbage, and the snapshot list still shows the damaged file
-    if (opts.snapshotsBestEffort && opts.gcPolicy === false) {
-      engine.pins = null;
-      return engine;
-    }
-    await engine.close();
-    throw err;
-  }
-  return engine;
+  // a look without a collector (inspect) goes on without them; its accounting then counts
+  // snapshot-only records as garbage, and the snapshot list still shows the damaged file
+  const bestEffort = opts.snapshotsBestEffort === true && opts.gcPolicy === false;
+  return openArray(dir, {
+    ...opts,
+    pins: (engine) => {
+      try {
+        return SnapshotStore.load(engine, silentLogger);
+      } catch (err) {
+        if (bestEffort) return null;
+        throw err;
+      }
+    },
+  });
 }

@@ -58,7 +58,7 @@ export function isSecondary(ctx: CommandContext): boolean {
 }
 
 export interface ReplicationPlan {
-  /** A secondary's snapshots (opened before serving: they are NBD exports too). */
+  /** A secondary's snapshots (loaded with the array, see snapshotPins: they are NBD exports too). */
   snapshots: SnapshotStore | null;
   /** Starts the link and the control API; returns what to stop on shutdown, in order. */
   start(): Promise<Service[]>;
@@ -92,10 +92,11 @@ export async function planReplication(ctx: CommandContext, engine: LsaEngine, di
     readKeyFile(keyPath); // a missing or bad key is reported before serving
     if (!replicaTls(ctx)) log.warn('--replica-tls off: the replication link carries the volumes\' data in the clear, and a CRC is all that guards it (for measurements only)');
   }
-  const snapshotsMax = snapshotsMaxOf(ctx);
+  snapshotsMaxOf(ctx); // a bad --snapshots-max is reported before serving
   // a bad token file (mode, link, length) is reported before serving too
   const token = secondary || optStr(ctx, 'control') ? controlToken(ctx, dir, log) : null;
-  const snapshots = listen ? await SnapshotStore.open(engine, log.child('snapshot'), { snapshotsMax }) : null;
+  // a secondary's snapshots were loaded with the array (snapshotPins)
+  const snapshots = listen ? SnapshotStore.of(engine) : null;
   return { snapshots, start: async () => (await startReplication(ctx, engine, dir, log, token, snapshots)).services };
 }
 
@@ -119,7 +120,7 @@ export async function startReplication(ctx: CommandContext, engine: LsaEngine, d
   let replicator: PrimaryReplicator | null = null;
   if (listen) {
     const key = readKeyFile(keyPath);
-    snapshots = openedSnapshots ?? (await SnapshotStore.open(engine, log.child('snapshot'), { snapshotsMax }));
+    snapshots = openedSnapshots ?? SnapshotStore.of(engine);
     const a = address(listen, DEFAULT_REPLICA_PORT, 'replica-listen');
     const server = new SecondaryServer(engine, { host: a.host, port: a.port, key, tls, log: log.child('replica'), takeSnapshot: (req) => snapshots!.take(req), readSnapshot: (req) => readSnapshotRange(snapshots!, req) });
     await server.listen();

@@ -5,7 +5,7 @@ import { InUseError } from '../errors';
 import { LockFile } from '../io/lock-file';
 import type { LsaEngine } from '../lsa/engine';
 import { openArray } from '../lsa/open-array';
-import { SnapshotStore } from '../snapshot/snapshot-store';
+import { SnapshotStore, snapshotPins } from '../snapshot/snapshot-store';
 import { createLogger } from '../util/log';
 import type { CommandContext, OptionSpec } from './command';
 
@@ -16,15 +16,14 @@ export const SECONDARY_DIR_OPTION: OptionSpec = { type: 'string', default: DEFAU
 export async function withSnapshots<T>(ctx: CommandContext, dir: string, insteadWhenServed: string, body: (engine: LsaEngine, store: SnapshotStore) => Promise<T>): Promise<T> {
   let engine: LsaEngine;
   try {
-    engine = await openArray(dir, { gcPolicy: false });
+    engine = await openArray(dir, { gcPolicy: false, pins: snapshotPins(createLogger('snapshot', { format: 'text', level: 'warn', stream: ctx.err })) });
   } catch (err) {
     if (!(err instanceof InUseError)) throw err;
     const pid = LockFile.holder(dir);
     throw new InUseError(`the array in ${dir} is held by a running server${pid ? ` (PID ${pid})` : ''}, so this command cannot open it. ${insteadWhenServed}`, { dir, pid });
   }
   try {
-    const store = await SnapshotStore.open(engine, createLogger('snapshot', { format: 'text', level: 'warn', stream: ctx.err }));
-    return await body(engine, store);
+    return await body(engine, SnapshotStore.of(engine));
   } finally {
     await engine.close();
   }

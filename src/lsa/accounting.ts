@@ -18,13 +18,14 @@ export interface Accounting {
   trimRefs: number[];
 }
 
-export function expectedAccounting(engine: AccountingSource): Accounting {
+/** `pins`: the pin holders to count (default: the engine's). */
+export function expectedAccounting(engine: AccountingSource, pins = engine.pins): Accounting {
   const n = engine.layout.segments;
   const sdb = engine.layout.segmentDataBytes;
   const liveBytes = new Array<number>(n).fill(0);
   const trimRefs = new Array<number>(n).fill(0);
   for (const v of engine.volumesById.values()) {
-    const dirs = [v.directory, ...(engine.pins?.directories(v.row.id) ?? [])];
+    const dirs = [v.directory, ...(pins?.directories(v.row.id) ?? [])];
     // a data record counts once however many tracks point at it (only a damaged directory
     // has two); keyed by its place in the array, which is below 2^53
     const seenData = new Set<number>();
@@ -57,9 +58,10 @@ export function expectedAccounting(engine: AccountingSource): Accounting {
   return { liveBytes, trimRefs };
 }
 
-/** Sets the segment table's accounting to what the directories say. */
-export function recomputeAccounting(engine: LsaEngine): number {
-  const a = expectedAccounting(engine);
+/** Sets the segment table's accounting to what the directories say (`pins`: the pin holders
+ * to count, default the engine's). */
+export function recomputeAccounting(engine: LsaEngine, pins = engine.pins): number {
+  const a = expectedAccounting(engine, pins);
   let changed = 0;
   for (let s = 1; s < engine.layout.segments; s++) {
     const row = engine.segments.row(s);

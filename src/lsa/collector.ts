@@ -46,14 +46,9 @@ export class Collector implements RoomMaker {
     this.highWater = this.lowWater + GC_BATCH_MAX;
   }
 
-  attach(): void {
-    this.engine.roomMaker = this;
-    this.engine.placement = this.policy.placement;
-  }
-
   setPolicy(name: GcPolicyName): void {
     this.policy = makeGcPolicy(name);
-    this.engine.placement = this.policy.placement;
+    this.engine.usePlacement(this.policy.placement);
   }
 
   private candidates(): number[] {

@@ -8,7 +8,7 @@
 // Concurrency: JavaScript runs one task at a time, so every mutation of the directory and the
 // segment table happens in one synchronous block; only disk I/O awaits.
 
-import { ClosedError } from '../errors';
+import { ClosedError, assert } from '../errors';
 import type { Logger } from '../util/log';
 import type { DiskArray } from '../array/disk-array';
 import type { Layout } from '../array/geometry';
@@ -53,6 +53,14 @@ export interface EngineParts {
   nvram: NvramStore;
   clock: Clock;
   lock: LockFile | null;
+  log?: Logger;
+}
+
+/** The hooks open-array.ts plugs in once the engine is recovered (see attach). */
+export interface AttachedHooks {
+  pins?: RecordPins | null;
+  roomMaker?: RoomMaker | null;
+  placement?: Placement;
 }
 
 export class LsaEngine {
@@ -73,9 +81,11 @@ export class LsaEngine {
 
   readonly pending = new PendingDirectory();
   /** More NVRAM meta keys committed with every commit (the remote copy's watermarks). */
-  readonly extraMeta: Record<string, string> = {};
+  private readonly extraMeta: Record<string, string> = {};
   /** What upper layers plug in (engine-hooks.ts); the parts read them from here. */
   private readonly hooks: EngineHooks = defaultHooks();
+  /** attach() ran: the hooks given at open are in place. */
+  private attached = false;
   /** Open, stopped by an I/O error, or closed: every entry point checks it. */
   private readonly status = new EngineStatus();
 
@@ -96,38 +106,23 @@ export class LsaEngine {
   /** Room for host and collector records, and the collector's reserve (space.ts). */
   private readonly space: Space;
 
-  get placement(): Placement {
-    return this.hooks.placement;
-  }
-  set placement(p: Placement) {
-    this.hooks.placement = p;
-  }
-  get updateListener(): UpdateListener | null {
-    return this.hooks.updateListener;
-  }
-  set updateListener(l: UpdateListener | null) {
-    this.hooks.updateListener = l;
-  }
+  /** The snapshots' pins (a secondary's), given at open. */
   get pins(): RecordPins | null {
     return this.hooks.pins;
   }
-  set pins(p: RecordPins | null) {
-    this.hooks.pins = p;
+  /** The collector, attached at open (none with gcPolicy false). */
+  get roomMaker(): RoomMaker | null {
+    return this.hooks.roomMaker;
+  }
+  get placement(): Placement {
+    return this.hooks.placement;
   }
   get log(): Logger {
     return this.hooks.log;
   }
-  set log(l: Logger) {
-    this.hooks.log = l;
-  }
-  get roomMaker(): RoomMaker | null {
-    return this.hooks.roomMaker;
-  }
-  set roomMaker(r: RoomMaker | null) {
-    this.hooks.roomMaker = r;
-  }
 
   constructor(parts: EngineParts) {
+    if (parts.log) this.hooks.log = parts.log;
     this.dir = parts.dir;
     this.array = parts.array;
     this.nvram = parts.nvram;
@@ -164,7 +159,35 @@ export class LsaEngine {
     });
   }
 
-  // ---- state loading (used by open and create) ----
+  // ---- state loading and hooks (used by open and create) ----
+
+  /** Plugs in the snapshots' pins and the collector. open-array.ts calls it once, after
+   * recovery and before the engine is handed out, pins first, so that no collection ever runs
+   * without the pins (the hook objects need the recovered engine, hence not the constructor). */
+  attach(h: AttachedHooks): void {
+    assert(!this.attached, 'the engine\'s hooks are attached once, at open');
+    this.attached = true;
+    if (h.pins !== undefined) this.hooks.pins = h.pins;
+    if (h.roomMaker !== undefined) this.hooks.roomMaker = h.roomMaker;
+    if (h.placement !== undefined) this.hooks.placement = h.placement;
+  }
+
+  /** The collector's policy changed: its placement applies from the next record on. */
+  usePlacement(p: Placement): void {
+    this.hooks.placement = p;
+  }
+
+  /** The primary side of a remote copy starts (or stops, with null) listening to updates
+   * and commits. A runtime attachment, not an open option: the primary starts after the NBD
+   * server listens and finds writes made before it by its resync. */
+  setUpdateListener(listener: UpdateListener | null): void {
+    this.hooks.updateListener = listener;
+  }
+
+  /** An NVRAM meta key committed with every commit from now on (the secondary's watermarks). */
+  setCommitMeta(key: string, value: string): void {
+    this.extraMeta[key] = value;
+  }
 
   addVolumeState(row: VolumeRow): VolumeState {
     const tracks = Math.ceil(row.capacityBytes / this.layout.trackBytes);
@@ -293,7 +316,7 @@ export class LsaEngine {
   async close(): Promise<void> {
     if (this.status.closed) return;
     // a background batch under way commits and frees its victims before the last flush
-    await this.roomMaker?.stop();
+    await this.hooks.roomMaker?.stop();
     if (!this.status.failure) await this.flush();
     this.status.closed = true;
     await this.writer.quiesce();

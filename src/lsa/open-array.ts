@@ -16,11 +16,28 @@ import { createVolume, defaultCapacity, volumeLabel, type VolumeLabel } from './
 import { checkCompressMode } from './track-codec';
 import { Collector } from './collector';
 import { DEFAULT_GC_POLICY, parseGcPolicy, type GcPolicyName } from './gc-policy';
+import type { RecordPins } from './engine-hooks';
+import type { Logger } from '../util/log';
 
-function attachCollector(engine: LsaEngine, opts: OpenOptions): void {
-  if (opts.gcPolicy === false) return;
-  const name = opts.gcPolicy ?? parseGcPolicy(engine.nvram.meta().get('gcPolicy') ?? DEFAULT_GC_POLICY);
-  new Collector(engine, name).attach();
+/** The collector of this run, or null (gcPolicy false). */
+function makeCollector(engine: LsaEngine, opts: OpenOptions): Collector | null {
+  if (opts.gcPolicy === false) return null;
+  return new Collector(engine, opts.gcPolicy ?? parseGcPolicy(engine.nvram.meta().get('gcPolicy') ?? DEFAULT_GC_POLICY));
+}
+
+/** Plugs in what the options ask for, in this order: the pins (a secondary's snapshots), then
+ * the collector, so that no collection ever runs without the pins. If making the pins fails,
+ * the engine is closed (as a command that opened it would) and the error thrown. */
+async function attachHooks(engine: LsaEngine, collector: Collector | null, opts: OpenOptions): Promise<void> {
+  let pins: RecordPins | null = null;
+  try {
+    pins = opts.pins ? opts.pins(engine) : null;
+  } catch (err) {
+    engine.attach({});
+    await engine.close();
+    throw err;
+  }
+  engine.attach({ pins, roomMaker: collector, placement: collector?.policy.placement });
 }
 
 export const FORMAT_VERSION = 1;
@@ -34,6 +51,12 @@ export interface OpenOptions {
   lock?: boolean;
   /** Collector policy for this run (default: the array's), or false for no collector. */
   gcPolicy?: GcPolicyName | false;
+  /** The engine's logger (default: silent). */
+  log?: Logger;
+  /** Records kept alive besides the volumes' (a secondary's snapshots: snapshotPins in
+   * src/snapshot/snapshot-store.ts), made from the recovered engine before the collector is
+   * attached. If it throws, the open fails (the engine is closed first). */
+  pins?: (engine: LsaEngine) => RecordPins | null;
 }
 
 export interface CreateOptions extends OpenOptions {
@@ -80,6 +103,8 @@ export async function createArray(dir: string, opts: CreateOptions = {}): Promis
   if (disks === realDisks) ensurePrivateDir(dir);
   else ensureDir(dir);
   const lock = takeLock(dir, opts);
+  let engine: LsaEngine;
+  let collector: Collector | null;
   try {
     const array = await DiskArray.create(dir, geometry, disks, { formatVersion: FORMAT_VERSION, volumes: [] } satisfies VolumeLabel, clock.nowMs(), opts.arrayId);
     const nvram = nvramFor(dir, opts, true);
@@ -91,8 +116,14 @@ export async function createArray(dir: string, opts: CreateOptions = {}): Promis
         gcPolicy: opts.gcPolicy || DEFAULT_GC_POLICY,
       },
     });
-    const engine = new LsaEngine({ dir, array, nvram, clock, lock });
-    attachCollector(engine, opts);
+    engine = new LsaEngine({ dir, array, nvram, clock, lock, log: opts.log });
+    collector = makeCollector(engine, opts);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+  await attachHooks(engine, collector, opts);
+  try {
     if (opts.volume) {
       const capacity = opts.volume.capacityBytes ?? defaultCapacity(engine);
       await createVolume(engine, opts.volume.name, capacity, opts.volume.compress ?? 'none');
@@ -113,13 +144,14 @@ export async function openArray(dir: string, opts: OpenOptions = {}): Promise<Ls
   const lock = takeLock(dir, opts);
   let nvram: NvramStore | null = null;
   let array: DiskArray | null = null;
+  let engine: LsaEngine;
+  let collector: Collector | null;
   try {
     array = await DiskArray.open(dir, disks);
     nvram = nvramFor(dir, opts, false);
-    const engine = new LsaEngine({ dir, array, nvram, clock, lock });
+    engine = new LsaEngine({ dir, array, nvram, clock, lock, log: opts.log });
     await recover(engine, nvram, array);
-    attachCollector(engine, opts);
-    return engine;
+    collector = makeCollector(engine, opts);
   } catch (err) {
     try {
       nvram?.close();
@@ -130,6 +162,8 @@ export async function openArray(dir: string, opts: OpenOptions = {}): Promise<Ls
     lock?.release();
     throw err;
   }
+  await attachHooks(engine, collector, opts);
+  return engine;
 }
 
 /** Recovery on open, in order (docs/RECOVERY.md): check identity, load volumes and directory

@@ -166,7 +166,7 @@ export class PrimaryReplicator implements UpdateListener {
   }
 
   start(): void {
-    this.engine.updateListener = this;
+    this.engine.setUpdateListener(this);
     for (const p of this.pairs.values()) this.transition(p, 'suspended');
     const tickMs = Math.min(HEARTBEAT_MS, this.linkTimeoutMs) / 4;
     this.watchdog = this.timers.every(tickMs, () => this.checkLink());

@@ -149,8 +149,8 @@ export class SecondaryServer {
 
   /** Puts the watermarks into the next commit. */
   private saveWatermarks(): void {
-    this.engine.extraMeta[META_APPLIED] = JSON.stringify(Object.fromEntries(this.applied));
-    this.engine.extraMeta[META_PRIMARY] = this.primaryArrayId;
+    this.engine.setCommitMeta(META_APPLIED, JSON.stringify(Object.fromEntries(this.applied)));
+    this.engine.setCommitMeta(META_PRIMARY, this.primaryArrayId);
     this.engine.markChanged();
   }
 

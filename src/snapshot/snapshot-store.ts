@@ -5,7 +5,7 @@
 // it costs one directory copy, as in the seed.
 
 import * as path from 'node:path';
-import { AlreadyExistsError, CorruptionError, InvalidArgumentError, LimitReachedError, NotFoundError } from '../errors';
+import { AlreadyExistsError, CorruptionError, InvalidArgumentError, LimitReachedError, NotFoundError, assert } from '../errors';
 import { listNested, readWholeFile, removeDurable, removeLeftoverTemporaries, writeFileAtomic } from '../io/durable-files';
 import { recomputeAccounting } from '../lsa/accounting';
 import { ENTRY_WORDS, VolumeDirectory } from '../lsa/directory';
@@ -55,8 +55,9 @@ export class SnapshotStore implements RecordPins {
 
   private constructor(readonly engine: LsaEngine, readonly log: Logger, readonly snapshotsMax: number) {}
 
-  /** Loads every snapshot file of the array and pins what they point at. */
-  static async open(engine: LsaEngine, log: Logger, opts: { snapshotsMax?: number } = {}): Promise<SnapshotStore> {
+  /** Loads every snapshot file of the array, for openArray's `pins` option: the engine counts
+   * what they point at as live from its open on (see snapshotPins). */
+  static load(engine: LsaEngine, log: Logger, opts: { snapshotsMax?: number } = {}): SnapshotStore {
     const store = new SnapshotStore(engine, log, opts.snapshotsMax ?? SNAPSHOTS_MAX_DEFAULT);
     // a snapshot file being written when its process died is incomplete: never a snapshot
     const leftovers = removeLeftoverTemporaries(path.join(engine.dir, SNAPSHOT_DIR));
@@ -86,13 +87,18 @@ export class SnapshotStore implements RecordPins {
       Buffer.from(dir.words.buffer, dir.words.byteOffset, entries.length).set(entries);
       store.register(v, { header, dir, path: f.path, dirty: false });
     }
-    engine.pins = store;
     if (store.count() > 0) {
       store.reclaimCollected();
-      const fixed = recomputeAccounting(engine);
+      const fixed = recomputeAccounting(engine, store);
       if (fixed > 0) log.info('segment accounting recomputed with the snapshots', { segments: fixed });
     }
     return store;
+  }
+
+  /** The store of an engine opened with snapshotPins. */
+  static of(engine: LsaEngine): SnapshotStore {
+    assert(engine.pins instanceof SnapshotStore, 'the array was opened with its snapshots (snapshotPins)');
+    return engine.pins;
   }
 
   private register(v: VolumeState, s: Snapshot): void {
@@ -279,4 +285,9 @@ export class SnapshotStore implements RecordPins {
     }
     this.engine.markChanged();
   }
+}
+
+/** openArray's `pins` option that loads the array's snapshots (SnapshotStore.of gets them). */
+export function snapshotPins(log: Logger, opts: { snapshotsMax?: number } = {}): (engine: LsaEngine) => SnapshotStore {
+  return (engine) => SnapshotStore.load(engine, log, opts);
 }

@@ -143,9 +143,7 @@ describe('replication in one process', function () {
       const lines: string[] = [];
       const { silentLogger } = await import('../../src/util/log.js');
       const log = { ...silentLogger, warn: (m: string, f?: Record<string, unknown>) => lines.push(`${m} ${JSON.stringify(f ?? {})}`) };
-      const rig = await makeRepRig(t.dir, 'async', volumeBytes, { log: { ...log, child: () => log } as never });
-      const { Collector } = await import('../../src/lsa/collector.js');
-      for (const e of [rig.primary, rig.secondary]) new Collector(e, 'greedy').attach(); // as lsa serve does
+      const rig = await makeRepRig(t.dir, 'async', volumeBytes, { log: { ...log, child: () => log } as never, gcPolicy: 'greedy' });
       await waitDuplex(rig);
       const v = volumeByName(rig.primary, 'vol0');
       const rng = new Prng(11);

@@ -9,7 +9,7 @@ import { checkArray } from '../../src/lsa/check';
 import { createArray } from '../../src/lsa/open-array';
 import { createVolume, usableBytes } from '../../src/lsa/volumes';
 import { openCommandArray } from '../../src/cli/open-command-array';
-import { SnapshotStore } from '../../src/snapshot/snapshot-store';
+import { SnapshotStore, snapshotPins } from '../../src/snapshot/snapshot-store';
 import { SnapshotVolume } from '../../src/snapshot/snapshot-volume';
 import { silentLogger } from '../../src/util/log';
 import { Prng } from '../../src/util/prng';
@@ -27,14 +27,14 @@ describe('snapshots survive the collector of one-shot commands', function () {
     const rng = new Prng(seed);
     const t = tmpDir();
     try {
-      const engine = await createArray(t.dir, { geometry: TINY, nvram: 'sqlite', volume: null });
+      const engine = await createArray(t.dir, { geometry: TINY, nvram: 'sqlite', volume: null, pins: snapshotPins(silentLogger) });
       // room for the volume, its snapshot's records and a little slack
       const capacity = Math.floor((usableBytes(engine) * 0.25) / 4096) * 4096;
       await createVolume(engine, 'vol0', capacity, 'none');
       const old = rng.fill(Buffer.alloc(capacity));
       await volumeByName(engine, 'vol0').write(0, old);
       await engine.flush();
-      const store = await SnapshotStore.open(engine, silentLogger);
+      const store = SnapshotStore.of(engine);
       await store.take({ id: 1, volumes: ['vol0'], name: 'before', barrier: 1 });
       await engine.close();
 

@@ -9,7 +9,7 @@ import { checkArray } from '../../src/lsa/check';
 import { collectorOf } from '../../src/lsa/collector';
 import { primaryControlApi } from '../../src/control/primary-control';
 import type { UpdateEvent } from '../../src/lsa/engine-hooks';
-import { SnapshotStore } from '../../src/snapshot/snapshot-store';
+import { SnapshotStore, snapshotPins } from '../../src/snapshot/snapshot-store';
 import { SnapshotVolume } from '../../src/snapshot/snapshot-volume';
 import { silentLogger } from '../../src/util/log';
 import { Prng } from '../../src/util/prng';
@@ -62,8 +62,8 @@ describe('snapshot relay', function () {
     const t = tmpDir();
     try {
       let store: SnapshotStore | null = null;
-      const rig = await makeRepRig(t.dir, 'async', CAPACITY, { volumes: ['vol0', 'vol1'], takeSnapshot: (req) => store!.take(req) });
-      store = await SnapshotStore.open(rig.secondary, silentLogger);
+      const rig = await makeRepRig(t.dir, 'async', CAPACITY, { volumes: ['vol0', 'vol1'], takeSnapshot: (req) => store!.take(req), secondaryPins: snapshotPins(silentLogger) });
+      store = SnapshotStore.of(rig.secondary);
       const history = new History();
       const names = new Map([...rig.primary.volumesById.values()].map((v) => [v.row.id, v.row.name]));
       const ship = rig.replicator.onUpdate.bind(rig.replicator);
@@ -136,8 +136,8 @@ describe('snapshot relay', function () {
     const t = tmpDir();
     try {
       let store: SnapshotStore | null = null;
-      const rig = await makeRepRig(t.dir, 'async', CAPACITY, { takeSnapshot: (req) => store!.take(req) });
-      store = await SnapshotStore.open(rig.secondary, silentLogger);
+      const rig = await makeRepRig(t.dir, 'async', CAPACITY, { takeSnapshot: (req) => store!.take(req), secondaryPins: snapshotPins(silentLogger) });
+      store = SnapshotStore.of(rig.secondary);
       const api = primaryControlApi({ host: '127.0.0.1', port: 0, token: CONTROL_TOKEN, engine: rig.primary, replicator: rig.replicator, log: silentLogger });
       const { port } = await api.listen();
       await waitDuplex(rig);

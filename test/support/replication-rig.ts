@@ -4,7 +4,8 @@
 import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { LsaEngine } from '../../src/lsa/engine';
-import { createArray, openArray } from '../../src/lsa/open-array';
+import { createArray, openArray, type OpenOptions } from '../../src/lsa/open-array';
+import type { GcPolicyName } from '../../src/lsa/gc-policy';
 import { PrimaryReplicator, type ReplicationMode } from '../../src/replication/primary';
 import { SecondaryServer, type SnapshotTaker } from '../../src/replication/secondary';
 import { silentLogger, type Logger } from '../../src/util/log';
@@ -143,13 +144,25 @@ export interface RepRig {
   key: Buffer;
 }
 
-export async function makeRepRig(dir: string, mode: ReplicationMode, capacityBytes: number, opts: { log?: Logger; lagMaxBytes?: number; takeSnapshot?: SnapshotTaker; volumes?: string[]; tls?: boolean } = {}): Promise<RepRig> {
+export interface RepRigOptions {
+  log?: Logger;
+  lagMaxBytes?: number;
+  takeSnapshot?: SnapshotTaker;
+  volumes?: string[];
+  tls?: boolean;
+  /** Collector policy of both arrays (default: the arrays' own). */
+  gcPolicy?: GcPolicyName;
+  /** The secondary's pins (its snapshots: snapshotPins), as lsa serve opens a secondary. */
+  secondaryPins?: OpenOptions['pins'];
+}
+
+export async function makeRepRig(dir: string, mode: ReplicationMode, capacityBytes: number, opts: RepRigOptions = {}): Promise<RepRig> {
   const log = opts.log ?? silentLogger;
   const key = randomBytes(32);
-  const primary = await createArray(`${dir}/primary`, { geometry: REP_GEOMETRY, volume: null });
+  const primary = await createArray(`${dir}/primary`, { geometry: REP_GEOMETRY, volume: null, gcPolicy: opts.gcPolicy });
   const { createVolume } = await import('../../src/lsa/volumes.js');
   for (const name of opts.volumes ?? ['vol0']) await createVolume(primary, name, capacityBytes, 'none');
-  const secondary = await createArray(`${dir}/secondary`, { geometry: REP_GEOMETRY, volume: null });
+  const secondary = await createArray(`${dir}/secondary`, { geometry: REP_GEOMETRY, volume: null, gcPolicy: opts.gcPolicy, pins: opts.secondaryPins });
   const server = new SecondaryServer(secondary, { host: '127.0.0.1', port: 0, key, tls: opts.tls ?? true, log: log.child('secondary'), takeSnapshot: opts.takeSnapshot });
   const addr = await server.listen();
   const proxy = new Proxy(addr.port);

@@ -1,10 +1,11 @@
 // lsa serve: an NBD server in the process that holds the array.
 
 import { openArray } from '../../lsa/open-array';
+import { snapshotPins } from '../../snapshot/snapshot-store';
 import { DIR_OPTION, flag, optStr, str, type Command } from '../command';
 import { DEFAULT_CONTROL_PORT } from '../../control/http-api';
 import { ALLOW_REMOTE_OPTION, checkListeners, type Listener } from '../listen-policy';
-import { DEFAULT_SECONDARY_NBD_PORT, REPLICATION_OPTIONS, isSecondary, planReplication, type ReplicationPlan } from '../replication-setup';
+import { DEFAULT_SECONDARY_NBD_PORT, REPLICATION_OPTIONS, isSecondary, planReplication, snapshotsMaxOf, type ReplicationPlan } from '../replication-setup';
 import { GC_POLICY_OPTION, LOG_FORMAT_OPTION, LOG_LEVEL_OPTION, NBD_OPTION, describeExports, gcPolicyFrom, loggerFrom, parseListenAddress, serveUntilSignal } from '../serve-session';
 
 /** What each listener of this server would expose beyond loopback. */
@@ -55,8 +56,9 @@ export const serveCommand: Command = {
     const log = loggerFrom(ctx, 'lsa');
     checkListeners(listenersOf(ctx, nbdText, secondary), flag(ctx, 'allow-remote'), log);
     const dir = str(ctx, 'dir');
-    const engine = await openArray(dir, { gcPolicy: gcPolicyFrom(ctx) });
-    engine.log = log.child('engine');
+    // a secondary's snapshots are loaded with the array, before its collector can run
+    const pins = secondary ? snapshotPins(log.child('snapshot'), { snapshotsMax: snapshotsMaxOf(ctx) }) : undefined;
+    const engine = await openArray(dir, { gcPolicy: gcPolicyFrom(ctx), log: log.child('engine'), pins });
     if (engine.array.degraded) log.warn('array is degraded: reads of the failed disk are rebuilt from parity', { disks: engine.array.health.map((h, i) => `${i}:${h}`).join(' ') });
     let plan: ReplicationPlan;
     try {
