@@ -1,7 +1,7 @@
 // The control API of a primary (or of a secondary asked for one: every snapshot request is
 // then refused, there is no secondary to relay to), wired to its engine and remote copy.
 
-import type { LsaEngine } from '../lsa/engine';
+import type { HostIo, UpdateSource } from '../lsa/engine-ports';
 import type { PrimaryReplicator } from '../replication/primary';
 import { PrimarySnapshots } from '../snapshot/primary-snapshots';
 import type { Logger } from '../util/log';
@@ -12,7 +12,7 @@ export interface PrimaryControlOptions {
   host: string;
   port: number;
   token: string;
-  engine: LsaEngine;
+  engine: HostIo & Pick<UpdateSource, 'nextSeq'>;
   replicator: PrimaryReplicator | null;
   log: Logger;
   role?: string;

@@ -6,12 +6,12 @@
 
 import type { Layout } from '../array/geometry';
 import { ENTRY_WORDS } from './directory';
-import type { LsaEngine } from './engine';
+import type { CollectorTarget, PendingHost } from './engine-ports';
 import { isTrimLike } from './record-format';
 
 /** What the accounting is computed from: the volumes' directories, the pin holders' (snapshots)
  * and the write-pending records. */
-export type AccountingSource = Pick<LsaEngine, 'volumesById' | 'pins' | 'pending'> & { readonly layout: Pick<Layout, 'segments' | 'segmentDataBytes'> };
+export type AccountingSource = Pick<CollectorTarget, 'volumesById' | 'pins' | 'pending'> & { readonly layout: Pick<Layout, 'segments' | 'segmentDataBytes'> };
 
 export interface Accounting {
   liveBytes: number[];
@@ -60,7 +60,7 @@ export function expectedAccounting(engine: AccountingSource, pins = engine.pins)
 
 /** Sets the segment table's accounting to what the directories say (`pins`: the pin holders
  * to count, default the engine's). */
-export function recomputeAccounting(engine: LsaEngine, pins = engine.pins): number {
+export function recomputeAccounting(engine: AccountingSource & Pick<PendingHost, 'segments' | 'markChanged'>, pins = engine.pins): number {
   const a = expectedAccounting(engine, pins);
   let changed = 0;
   for (let s = 1; s < engine.layout.segments; s++) {

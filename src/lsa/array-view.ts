@@ -7,7 +7,9 @@
 
 import type { DiskHealth } from '../array/disk-array';
 import type { Layout } from '../array/geometry';
-import type { EngineStats, LsaEngine, VolumeState } from './engine';
+import type { LsaEngine } from './engine';
+import type { EngineStats } from './engine-ports';
+import type { VolumeState } from './volume-state';
 import type { PendingDirectory } from './pending-directory';
 import type { SegmentRow } from './segment-table';
 

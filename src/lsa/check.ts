@@ -4,7 +4,7 @@
 
 import { xorInto } from '../array/parity';
 import { rewriteParity } from '../array/rewrite-parity';
-import type { LsaEngine } from './engine';
+import type { CheckTarget } from './engine-ports';
 import { collectorOf } from './collector';
 import { expectedAccounting } from './accounting';
 import { ENTRY_WORDS } from './directory';
@@ -54,7 +54,7 @@ export interface CheckOptions {
   repair?: boolean;
 }
 
-export async function checkArray(engine: LsaEngine, opts: CheckOptions = {}): Promise<CheckReport> {
+export async function checkArray(engine: CheckTarget, opts: CheckOptions = {}): Promise<CheckReport> {
   const report: CheckReport = {
     ok: true, degraded: engine.array.degraded, repaired: 0, unrepaired: 0,
     problems: [], tracksChecked: 0, recordsChecked: 0, segmentsChecked: 0, parityChecked: 0,
@@ -163,7 +163,7 @@ export async function checkArray(engine: LsaEngine, opts: CheckOptions = {}): Pr
 /** Repair: move every live record out of each damaged segment (damaged records are rebuilt
  * from parity on the way) and free it; a segment whose records are all good but whose parity
  * disagrees gets its parity rewritten. Marks the problems it fixed. */
-async function repairSegments(engine: LsaEngine, segments: number[], report: CheckReport): Promise<void> {
+async function repairSegments(engine: CheckTarget, segments: number[], report: CheckReport): Promise<void> {
   const collector = collectorOf(engine);
   const fixed = new Set<number>();
   for (const s of segments) {
@@ -188,7 +188,7 @@ async function repairSegments(engine: LsaEngine, segments: number[], report: Che
 }
 
 /** First column byte where parity disagrees with the data columns, or -1. */
-export async function parityMismatch(engine: LsaEngine, segment: number): Promise<number> {
+export async function parityMismatch(engine: Pick<CheckTarget, 'layout' | 'array'>, segment: number): Promise<number> {
   const cb = engine.layout.columnBytes;
   const acc = Buffer.alloc(cb);
   const col = Buffer.alloc(cb);
@@ -203,7 +203,7 @@ export async function parityMismatch(engine: LsaEngine, segment: number): Promis
 }
 
 /** Every entry of every snapshot (pin holder) points at a record that says it is that track. */
-async function checkPinnedRecords(engine: LsaEngine, add: (p: Problem) => void, report: CheckReport): Promise<void> {
+async function checkPinnedRecords(engine: CheckTarget, add: (p: Problem) => void, report: CheckReport): Promise<void> {
   if (!engine.pins) return;
   for (const v of engine.volumesById.values()) {
     for (const dir of engine.pins.directories(v.row.id)) {

@@ -9,7 +9,7 @@
 // when a host write finds no room (the write waits rather than fails, unless nothing can be
 // freed) and from `lsa gc`.
 
-import type { LsaEngine } from './engine';
+import type { CollectorTarget } from './engine-ports';
 import { RESERVED_SEGMENTS } from './space';
 import type { RoomMaker } from './engine-hooks';
 import { makeGcPolicy, type GcPolicy, type GcPolicyName } from './gc-policy';
@@ -36,7 +36,7 @@ export class Collector implements RoomMaker {
   lowWater: number;
   highWater: number;
 
-  constructor(readonly engine: LsaEngine, policy: GcPolicyName) {
+  constructor(readonly engine: CollectorTarget, policy: GcPolicyName) {
     this.policy = makeGcPolicy(policy);
     // Counts, not shares of the array: every segment held free is space the log cannot fill,
     // and at 90% full each 0.4% of the array held back costs ~5% more write amplification
@@ -210,6 +210,6 @@ export class Collector implements RoomMaker {
 }
 
 /** The collector attached to an engine, if any. */
-export function collectorOf(engine: LsaEngine): Collector | null {
+export function collectorOf(engine: { readonly roomMaker: RoomMaker | null }): Collector | null {
   return engine.roomMaker instanceof Collector ? engine.roomMaker : null;
 }

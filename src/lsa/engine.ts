@@ -30,6 +30,7 @@ import { PendingDirectory } from './pending-directory';
 import { volumeById, type VolumeState } from './volume-state';
 import { HostWriter } from './host-writes';
 import { STREAMS, type Placement } from './placement';
+import type { CheckTarget, CollectorTarget, EngineStats, HostIo, PendingHost, UpdateSource } from './engine-ports';
 import { defaultHooks, type EngineHooks, type RecordPins, type RoomMaker, type UpdateListener } from './engine-hooks';
 
 /** After a restart, sequence numbers jump by this much, so that no record written but not
@@ -38,14 +39,7 @@ export const SEQ_GAP_ON_OPEN = 2 ** 24;
 
 export type { VolumeState } from './volume-state';
 
-export interface EngineStats {
-  hostBytesWritten: number;
-  hostBytesTrimmed: number;
-  gcBytesMoved: number;
-  segmentsCollected: number;
-  commits: number;
-  recordsRepaired: number;
-}
+export type { EngineStats } from './engine-ports';
 
 export interface EngineParts {
   dir: string;
@@ -63,7 +57,7 @@ export interface AttachedHooks {
   placement?: Placement;
 }
 
-export class LsaEngine {
+export class LsaEngine implements HostIo, UpdateSource, PendingHost, CollectorTarget, CheckTarget {
   readonly layout: Layout;
   readonly segments: SegmentTable;
   readonly volumesByName = new Map<string, VolumeState>();

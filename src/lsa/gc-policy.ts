@@ -24,7 +24,7 @@
 // deterministic and independent of the machine's speed.
 
 import { InvalidArgumentError } from '../errors';
-import type { LsaEngine } from './engine';
+import type { CollectorTarget } from './engine-ports';
 import { STREAM_GC, STREAM_HOST, STREAM_HOST_COLD, defaultPlacement, type Placement } from './placement';
 import { recordBytes } from './record-format';
 
@@ -47,13 +47,16 @@ const LIFETIME_SAMPLES_MIN = 16;
  * workload that changes. */
 const LIFETIME_HORIZON = 4096;
 
+/** What a policy ranks by: the segment table, the geometry and the write sequence. */
+export type PolicyInput = Pick<CollectorTarget, 'layout' | 'segments' | 'nextSeq'>;
+
 export interface GcPolicy {
   readonly name: GcPolicyName;
   /** Move live records oldest first (groups cold data together). */
   readonly byAge: boolean;
   readonly placement: Placement;
   /** Candidate victims, best first. */
-  rank(engine: LsaEngine, candidates: number[]): number[];
+  rank(engine: PolicyInput, candidates: number[]): number[];
 }
 
 export function parseGcPolicy(name: string): GcPolicyName {
@@ -63,19 +66,19 @@ export function parseGcPolicy(name: string): GcPolicyName {
   return name as GcPolicyName;
 }
 
-function byLive(engine: LsaEngine, a: number, b: number): number {
+function byLive(engine: PolicyInput, a: number, b: number): number {
   const ra = engine.segments.row(a);
   const rb = engine.segments.row(b);
   return ra.liveBytes - rb.liveBytes || ra.trimRefs - rb.trimRefs || ra.seqLast - rb.seqLast;
 }
 
-function rankGreedy(engine: LsaEngine, candidates: number[]): number[] {
+function rankGreedy(engine: PolicyInput, candidates: number[]): number[] {
   return [...candidates].sort((a, b) => byLive(engine, a, b));
 }
 
 /** Host writes (in sequence numbers) that fill the space not taken by live records: what the
  * host writes between two collections of the same segment, give or take. */
-function slackWrites(engine: LsaEngine): number {
+function slackWrites(engine: PolicyInput): number {
   const l = engine.layout;
   const rec = recordBytes(l.trackBytes);
   const recordsPerSegment = Math.floor(l.columnBytes / rec) * l.dataColumns;
@@ -84,7 +87,7 @@ function slackWrites(engine: LsaEngine): number {
   return Math.max(recordsPerSegment, l.dataSegments * recordsPerSegment - liveBytes / rec);
 }
 
-function rankAgeThreshold(engine: LsaEngine, candidates: number[]): number[] {
+function rankAgeThreshold(engine: PolicyInput, candidates: number[]): number[] {
   const threshold = AGE_THRESHOLD_SHARE_OF_SLACK * slackWrites(engine);
   const now = engine.nextSeq;
   const old = candidates.filter((s) => now - engine.segments.row(s).seqLast > threshold);

@@ -4,28 +4,12 @@
 // sequence order, to the volume directories.
 
 import { OutOfSpaceError, assert } from '../errors';
-import type { Layout } from '../array/geometry';
-import type { RoomMaker } from './engine-hooks';
-import type { HostWriter } from './host-writes';
-import type { PendingDirectory, PendingRow } from './pending-directory';
+import type { PendingHost } from './engine-ports';
+import type { PendingRow } from './pending-directory';
 import { isTrimLike, recordBytes, RECORD_FLAG_TRIM, TRIM_TRACKS_MAX } from './record-format';
-import type { SegmentLog } from './segment-log';
-import type { SegmentTable } from './segment-table';
 import { RESERVED_SEGMENTS } from './space';
 import { STREAM_HOST } from './placement';
 import type { VolumeState } from './volume-state';
-
-/** What the pending operations need of the engine. */
-export interface PendingHost {
-  readonly layout: Layout;
-  readonly segments: SegmentTable;
-  readonly pending: PendingDirectory;
-  readonly volumesById: ReadonlyMap<number, VolumeState>;
-  readonly roomMaker: RoomMaker | null;
-  readonly segmentLog: Pick<SegmentLog, 'appendRecord'>;
-  readonly hostWriter: Pick<HostWriter, 'pointAtTrim' | 'unlink'>;
-  markChanged(): void;
-}
 
 /** Makes sure an update of `count` tracks (`data`: whole tracks of data, else one trim record)
  * can be stored without eating the collector's reserve: asks the collector for room first, as a

@@ -10,7 +10,7 @@
 
 import { crc32 } from 'node:zlib';
 import { ENTRY_WORDS, type Entry, type VolumeDirectory } from './directory';
-import type { LsaEngine } from './engine';
+import type { CollectorTarget } from './engine-ports';
 import { RECORD_HEADER_BYTES, isTrimLike, recordBytes, tryDecodeHeader, type RecordHeader } from './record-format';
 
 export interface MoveResult {
@@ -22,7 +22,7 @@ export interface MoveResult {
 }
 
 /** Records found in a segment's data area, in slot order. */
-export function scanRecords(engine: Pick<LsaEngine, 'layout'>, data: Buffer): { slot: number; header: RecordHeader }[] {
+export function scanRecords(engine: Pick<CollectorTarget, 'layout'>, data: Buffer): { slot: number; header: RecordHeader }[] {
   const cb = engine.layout.columnBytes;
   const out: { slot: number; header: RecordHeader }[] = [];
   for (let c = 0; c < engine.layout.dataColumns; c++) {
@@ -41,7 +41,7 @@ export function scanRecords(engine: Pick<LsaEngine, 'layout'>, data: Buffer): { 
 
 /** Tracks of a record that the directory still points at (the record is live if any).
  * Takes only the directories, so inspection can ask it of a read-only view too. */
-export function liveTracksOf(engine: Pick<LsaEngine, 'volumesById'>, segment: number, slot: number, h: RecordHeader): number[] {
+export function liveTracksOf(engine: Pick<CollectorTarget, 'volumesById'>, segment: number, slot: number, h: RecordHeader): number[] {
   const v = engine.volumesById.get(h.volumeId);
   if (!v) return [];
   const dir = v.directory;
@@ -54,7 +54,7 @@ export function liveTracksOf(engine: Pick<LsaEngine, 'volumesById'>, segment: nu
 }
 
 /** Moves a write-pending record (live until applied); synchronous. */
-function movePending(engine: LsaEngine, victim: number, slot: number, h: RecordHeader, payload: Buffer | null): number {
+function movePending(engine: CollectorTarget, victim: number, slot: number, h: RecordHeader, payload: Buffer | null): number {
   const row = engine.pending.at(victim, slot)!;
   const moved = engine.appendMoved(h, payload);
   engine.pending.move(row, moved.segment, moved.slot);
@@ -63,13 +63,13 @@ function movePending(engine: LsaEngine, victim: number, slot: number, h: RecordH
   return h.payloadBytes;
 }
 
-function isPendingAt(engine: LsaEngine, segment: number, slot: number, h: RecordHeader): boolean {
+function isPendingAt(engine: CollectorTarget, segment: number, slot: number, h: RecordHeader): boolean {
   const p = engine.pending.at(segment, slot);
   return p !== undefined && p.seq === h.seq && p.volumeId === h.volumeId && p.track === h.track;
 }
 
 /** Snapshot (pin holder) directories that point at a record, with the tracks that do. */
-export function pinnedRefs(engine: LsaEngine, segment: number, slot: number, h: RecordHeader): { dir: VolumeDirectory; tracks: number[] }[] {
+export function pinnedRefs(engine: CollectorTarget, segment: number, slot: number, h: RecordHeader): { dir: VolumeDirectory; tracks: number[] }[] {
   const v = engine.volumesById.get(h.volumeId);
   if (!v || !engine.pins) return [];
   const out: { dir: VolumeDirectory; tracks: number[] }[] = [];
@@ -86,7 +86,7 @@ export function pinnedRefs(engine: LsaEngine, segment: number, slot: number, h: 
 
 /** Moves one record (already checked) to the collector's stream, and every directory that
  * points at it (the volume's and the snapshots'); synchronous. */
-function moveOne(engine: LsaEngine, victim: number, h: RecordHeader, payload: Buffer | null, tracks: number[], pinned: { dir: VolumeDirectory; tracks: number[] }[] = []): number {
+function moveOne(engine: CollectorTarget, victim: number, h: RecordHeader, payload: Buffer | null, tracks: number[], pinned: { dir: VolumeDirectory; tracks: number[] }[] = []): number {
   const moved = engine.appendMoved(h, payload);
   const dir = engine.volumesById.get(h.volumeId)!.directory;
   for (const t of tracks) dir.relocate(t, moved.segment, moved.slot);
@@ -118,7 +118,7 @@ export const MOVE_CHUNK_RECORDS = 64;
  * snapshots run between chunks), and each chunk moves only if it surely fits in the room
  * left then; when it does not, the rest stays (`outOfRoom`) and the victim is not freed.
  * Records whose payload fails its CRC stay, counted as corrupt. */
-export async function relocateScanned(engine: LsaEngine, victim: number, data: Buffer, byAge: boolean): Promise<MoveResult> {
+export async function relocateScanned(engine: CollectorTarget, victim: number, data: Buffer, byAge: boolean): Promise<MoveResult> {
   const found = scanRecords(engine, data);
   if (byAge) found.sort((a, b) => a.header.seq - b.header.seq);
   const recBytes = recordBytes(engine.layout.trackBytes);
@@ -154,7 +154,7 @@ export async function relocateScanned(engine: LsaEngine, victim: number, data: B
 }
 
 /** Directory entries (the volumes' and the snapshots') pointing into `segment`, one per record. */
-function entriesIn(engine: LsaEngine, segment: number): { volumeId: number; track: number; entry: Entry }[] {
+function entriesIn(engine: CollectorTarget, segment: number): { volumeId: number; track: number; entry: Entry }[] {
   const bySlot = new Map<number, { volumeId: number; track: number; entry: Entry }>();
   for (const v of engine.volumesById.values()) {
     for (const dir of [v.directory, ...(engine.pins?.directories(v.row.id) ?? [])]) {
@@ -180,7 +180,7 @@ function validFor(rec: Buffer, volumeId: number, track: number, e: Entry): Recor
 
 /** Moves every record the directory still points at in `victim`, rebuilding from parity any
  * that fails its checks. What cannot be rebuilt stays (counted as corrupt). */
-export async function relocateFromDirectory(engine: LsaEngine, victim: number): Promise<MoveResult> {
+export async function relocateFromDirectory(engine: CollectorTarget, victim: number): Promise<MoveResult> {
   const result: MoveResult = { records: 0, bytes: 0, corrupt: 0 };
   for (const { volumeId, track, entry } of entriesIn(engine, victim)) {
     let rec: Buffer | null = null;

@@ -3,7 +3,8 @@
 // its range lock orders read-modify-writes of one track across connections, not only within
 // one.
 
-import type { LsaEngine, VolumeState } from '../lsa/engine';
+import type { HostIo } from '../lsa/engine-ports';
+import type { VolumeState } from '../lsa/volume-state';
 import { volumeOf, type BlockDevice, type Volume } from '../volume/volume';
 import { formatSize } from '../util/size';
 import {
@@ -27,7 +28,7 @@ export interface NbdExport {
 export class ExportTable {
   private volumes = new Map<string, Volume>();
 
-  constructor(private readonly engine: LsaEngine, readonly readOnly: boolean, private readonly extra: ExtraExports | null = null) {}
+  constructor(private readonly engine: HostIo, readonly readOnly: boolean, private readonly extra: ExtraExports | null = null) {}
 
   /** The export a client names, or null. The name is untrusted: any string. */
   resolve(name: string): NbdExport | null {

@@ -4,7 +4,7 @@
 
 import * as net from 'node:net';
 import { InUseError, IoError } from '../errors';
-import type { LsaEngine } from '../lsa/engine';
+import type { HostIo } from '../lsa/engine-ports';
 import { silentLogger, type Logger } from '../util/log';
 import { formatSize } from '../util/size';
 import { NbdConnection, type ConnectionLimits } from './connection';
@@ -34,7 +34,7 @@ export class NbdServer {
   private stopping: Promise<void> | null = null;
   private bound: net.AddressInfo | null = null;
 
-  constructor(readonly engine: LsaEngine, private readonly opts: NbdServerOptions = {}) {
+  constructor(readonly engine: HostIo, private readonly opts: NbdServerOptions = {}) {
     this.log = opts.log ?? silentLogger;
     this.exports = new ExportTable(engine, opts.readOnly ?? false, opts.extra ?? null);
     this.limits = {

@@ -16,7 +16,8 @@ import { AuthenticationError, ProtocolError } from '../errors';
 import { realTimers, sleep, type Cancel, type Timers } from '../io/timers';
 import { tcpTransport } from '../io/tcp-transport';
 import type { Transport } from '../io/transport';
-import type { LsaEngine, VolumeState } from '../lsa/engine';
+import type { UpdateSource } from '../lsa/engine-ports';
+import type { VolumeState } from '../lsa/volume-state';
 import type { UpdateEvent, UpdateListener } from '../lsa/engine-hooks';
 import type { Logger } from '../util/log';
 import { linkKeys } from './auth';
@@ -147,7 +148,7 @@ export class PrimaryReplicator implements UpdateListener {
   readonly timers: Timers;
   private readonly transport: Transport;
 
-  constructor(readonly engine: LsaEngine, readonly opts: PrimaryOptions) {
+  constructor(readonly engine: UpdateSource, readonly opts: PrimaryOptions) {
     this.timers = opts.timers ?? realTimers;
     this.transport = opts.transport ?? tcpTransport;
     this.restores = new RestoreRequests(this.timers);

@@ -13,7 +13,7 @@
 
 import { NotFoundError, RemoteError, TimeoutError, TryAgainError, UnavailableError, errorFromCode } from '../errors';
 import { systemClock, sleepMs, type Clock } from '../io/clock';
-import type { LsaEngine } from '../lsa/engine';
+import type { HostIo, UpdateSource } from '../lsa/engine-ports';
 import type { PrimaryReplicator } from '../replication/primary';
 import type { Logger } from '../util/log';
 import { restoreFromSecondary, type RestoreResult } from './restore-from-secondary';
@@ -46,7 +46,8 @@ export interface SnapshotTaken {
 }
 
 export interface PrimarySnapshotsOptions {
-  engine: LsaEngine;
+  /** Host I/O and the write sequence (the snapshot barrier). */
+  engine: HostIo & Pick<UpdateSource, 'nextSeq'>;
   /** Null on a primary started without --secondary: every request is refused. */
   link: RelayLink | null;
   log: Logger;

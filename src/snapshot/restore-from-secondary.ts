@@ -11,7 +11,7 @@
 
 import { InvalidArgumentError, TimeoutError } from '../errors';
 import { systemClock, type Clock } from '../io/clock';
-import type { LsaEngine } from '../lsa/engine';
+import type { HostIo } from '../lsa/engine-ports';
 import type { PrimaryReplicator } from '../replication/primary';
 import { RESTORE_CHUNK_BYTES_MAX, type RestoreChunk } from '../replication/restore-messages';
 import { isHoleEntry } from './snapshot-range';
@@ -56,7 +56,7 @@ function expand(offset: number, length: number, c: RestoreChunk): { image: Buffe
   return { image, hole };
 }
 
-export async function restoreFromSecondary(engine: LsaEngine, rep: RestoreLink, volume: string, name: string, timeoutMs: number, log: Logger, clock: Clock = systemClock): Promise<RestoreResult> {
+export async function restoreFromSecondary(engine: HostIo, rep: RestoreLink, volume: string, name: string, timeoutMs: number, log: Logger, clock: Clock = systemClock): Promise<RestoreResult> {
   const t0 = clock.nowMs();
   const deadline = t0 + timeoutMs;
   const v = volumeByName(engine, volume);

@@ -3,7 +3,7 @@
 // there and reads as zeros. Data tracks go out in runs of up to EXPORT_RUN_BYTES.
 
 import type { HostFileWriter } from '../io/host-files';
-import type { LsaEngine } from '../lsa/engine';
+import type { HostIo } from '../lsa/engine-ports';
 import { isHoleEntry } from './snapshot-range';
 import type { Snapshot } from './snapshot-store';
 
@@ -15,7 +15,7 @@ export interface ExportCounts {
   dataBytes: number;
 }
 
-export async function exportSnapshot(engine: LsaEngine, snap: Snapshot, out: HostFileWriter, progress: (done: number, total: number) => void): Promise<ExportCounts> {
+export async function exportSnapshot(engine: HostIo, snap: Snapshot, out: HostFileWriter, progress: (done: number, total: number) => void): Promise<ExportCounts> {
   const tb = engine.layout.trackBytes;
   const { capacityBytes, volumeId } = snap.header;
   const dir = snap.dir;

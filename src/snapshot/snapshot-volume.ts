@@ -3,13 +3,13 @@
 
 import { InvalidArgumentError, ReadOnlyError } from '../errors';
 import { readRange } from '../volume/read-range';
-import type { LsaEngine } from '../lsa/engine';
+import type { HostIo } from '../lsa/engine-ports';
 import { isTrimLike, RECORD_FLAG_ZERO } from '../lsa/record-format';
 import type { BlockDevice, Extent } from '../volume/volume';
 import type { Snapshot } from './snapshot-store';
 
 export class SnapshotVolume implements BlockDevice {
-  constructor(readonly engine: LsaEngine, readonly snapshot: Snapshot) {}
+  constructor(readonly engine: HostIo, readonly snapshot: Snapshot) {}
 
   get name(): string {
     return `${this.snapshot.header.volume}@${this.snapshot.header.name}`;

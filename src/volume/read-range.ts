@@ -3,10 +3,10 @@
 // track.
 
 import type { VolumeDirectory } from '../lsa/directory';
-import type { LsaEngine } from '../lsa/engine';
+import type { HostIo } from '../lsa/engine-ports';
 
 /** Fills `out` with the volume's bytes from `offset` (the caller checked the range). */
-export async function readRange(engine: LsaEngine, volumeId: number, offset: number, out: Buffer, from?: VolumeDirectory): Promise<void> {
+export async function readRange(engine: Pick<HostIo, 'layout' | 'readTrack' | 'readTracks'>, volumeId: number, offset: number, out: Buffer, from?: VolumeDirectory): Promise<void> {
   const tb = engine.layout.trackBytes;
   const end = offset + out.length;
   const firstWhole = Math.ceil(offset / tb);

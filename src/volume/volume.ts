@@ -4,7 +4,8 @@
 // cannot lose each other. Unwritten and trimmed ranges read as zeros.
 
 import { InvalidArgumentError, NotFoundError } from '../errors';
-import type { LsaEngine, VolumeState } from '../lsa/engine';
+import type { HostIo } from '../lsa/engine-ports';
+import type { VolumeState } from '../lsa/volume-state';
 import { isTrimLike, RECORD_FLAG_ZERO } from '../lsa/record-format';
 import { readRange } from './read-range';
 import { RangeLock } from './range-lock';
@@ -43,7 +44,7 @@ export interface BlockDevice {
 export class Volume implements BlockDevice {
   private lock = new RangeLock();
 
-  constructor(readonly engine: LsaEngine, readonly state: VolumeState) {}
+  constructor(readonly engine: HostIo, readonly state: VolumeState) {}
 
   get name(): string {
     return this.state.row.name;
@@ -170,7 +171,7 @@ export class Volume implements BlockDevice {
 /** One Volume per volume and engine: its range lock must see every write to the volume. */
 const handles = new WeakMap<VolumeState, Volume>();
 
-export function volumeOf(engine: LsaEngine, state: VolumeState): Volume {
+export function volumeOf(engine: HostIo, state: VolumeState): Volume {
   let v = handles.get(state);
   if (!v) {
     v = new Volume(engine, state);
@@ -180,7 +181,7 @@ export function volumeOf(engine: LsaEngine, state: VolumeState): Volume {
 }
 
 /** The named volume, or a NotFoundError that lists the ones there are. */
-export function volumeByName(engine: LsaEngine, name: string): Volume {
+export function volumeByName(engine: HostIo, name: string): Volume {
   const state = engine.volumesByName.get(name);
   if (!state) {
     const names = [...engine.volumesByName.keys()];

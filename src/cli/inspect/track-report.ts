@@ -7,7 +7,7 @@ import { crc32 } from 'node:zlib';
 import { InvalidArgumentError, LsaError, NotFoundError } from '../../errors';
 import type { ArrayView } from '../../lsa/array-view';
 import type { Entry } from '../../lsa/directory';
-import type { VolumeState } from '../../lsa/engine';
+import type { VolumeState } from '../../lsa/volume-state';
 import { RECORD_FLAG_ZERO, RECORD_HEADER_BYTES, isTrimLike, tryDecodeHeader } from '../../lsa/record-format';
 import { formatSize, parseSize } from '../../util/size';
 import { accessLines } from './array-text';
