@@ -5,6 +5,21 @@
 // directory and segment table to NVRAM (the commit-order invariant). Flushes that arrive while
 // one is running share the next commit (group commit).
 //
+// This file puts the engine together; each concern is its own part:
+//   space.ts          room for host and collector records, the collector's reserve
+//   placement.ts      streams (hot and cold host writes, collector output) and their policy
+//   segment-log.ts    record append, segment open/seal, the segments held in memory
+//   host-writes.ts    host writes, trims and zeroing (zero runs, compression), update events,
+//                     the write sequence
+//   read-path.ts      reads of tracks and records (track-reader.ts, tracks-reader.ts)
+//   destager.ts       sealed segments to disk, group commit with partial parity
+//   engine-status.ts  open, stopped by an I/O error, closed
+//   engine-hooks.ts   what upper layers plug in (pins, collector, update listener, logger)
+//   engine-ports.ts   the narrow face of the engine each of its users gets
+// open-array.ts creates or opens an array, recovers it and attaches the hooks (pins first,
+// then the collector). The engine keeps the shared state (volumes and their directories, the
+// segment table, the pending list, the statistics) and the lifecycle (close, abandon).
+//
 // Concurrency: JavaScript runs one task at a time, so every mutation of the directory and the
 // segment table happens in one synchronous block; only disk I/O awaits.
 

@@ -3,7 +3,7 @@
 // record starts a new column), the rest of a segment and its parity when it is sealed, and the
 // filled part of an open segment at a group commit. `settle` waits for what was issued.
 //
-// Invariants the destager builds on (engine.ts):
+// Invariants the destager builds on (destager.ts):
 //   - a column range is issued once, from `issued` upward, and only when its bytes are final;
 //     the buffer it points into is not reused before `settle` has seen the write complete;
 //   - a write error is kept on the segment (`writeError`) and reported to `onError` at once,
